@@ -1,0 +1,86 @@
+import { Option, type Command } from 'commander';
+import { ConfigError, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../config/index.js';
+import { BbReaperError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { EXIT } from './exit-codes.js';
+
+/** An error the CLI reports as one clear line on stderr with a chosen exit code. */
+export class CliError extends BbReaperError {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.FAILURE) {
+    super(exitCode === EXIT.USAGE ? 'USAGE' : 'CLI_FAILURE', message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+const FLAG_HELP: Record<SettingName, string> = {
+  redisUrl: 'Redis URL',
+  apiKey: 'Browserbase API key (prefer the environment variable)',
+  baseUrl: 'Browserbase API base URL',
+  projectId: 'Browserbase project id',
+  prefix: 'Redis key prefix',
+  rate: 'max close requests per second, all workers together',
+  concurrency: 'max requests in flight, all workers together',
+  plan: 'rate/concurrency preset: free, developer, startup, scale',
+  attempts: 'attempts before dead-lettering',
+  backoffMs: 'base delay of exponential backoff (ms)',
+  uiPort: 'UI port',
+  uiHost: 'UI host',
+  uiUser: 'UI user name',
+  uiPassword: 'UI password (prefer the environment variable)',
+  logLevel: 'log level',
+};
+
+/** Adds the flags of these settings to a command, each naming its environment variable. */
+export function addConfigOptions(cmd: Command, names: SettingName[]): Command {
+  for (const name of names) {
+    const s = SETTINGS[name];
+    cmd.addOption(new Option(`${s.flag} <value>`, `${FLAG_HELP[name]} [env ${s.env}]`));
+  }
+  return cmd;
+}
+
+/** Resolves the configuration from commander's parsed options and the environment. */
+export function loadConfig(opts: Record<string, unknown>, require: SettingName[] = []): Config {
+  const flags: ConfigFlags = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const key = SETTINGS[name].flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = opts[key];
+    if (typeof v === 'string' || typeof v === 'number') flags[name] = v;
+  }
+  return resolveConfig({ flags, env: process.env, require });
+}
+
+/** A logger for CLI commands: to stderr, so stdout stays data. */
+export function cliLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return createLogger({ level: config.logLevel, destination: 2 });
+}
+
+/** Prints an error the way every command does and returns the exit code to use. */
+export function reportError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`bb-reaper: ${err.message}\n`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`bb-reaper: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof BbReaperError ? ` [${err.code}]` : '';
+  process.stderr.write(`bb-reaper: ${message}${code}\n`);
+  return EXIT.FAILURE;
+}
+
+/** Wraps a command action: runs it, maps errors to exit codes, sets `process.exitCode`. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      process.exitCode = code ?? EXIT.OK;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './exit-codes.js';
+
+/** Each command lives in its own file and registers itself on the program. */
+type Register = (program: Command) => void;
+
+const commands: Array<() => Promise<{ register: Register }>> = [
+  // one line per command file, e.g. () => import('./close.js'),
+];
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('bb-reaper')
+    .description('Close Browserbase sessions in bulk: queue, rate limiter, retries, dead-letter queue, UI.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const load of commands) (await load()).register(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main();

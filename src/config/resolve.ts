@@ -1,0 +1,100 @@
+import { BbReaperError } from '../shared/errors.js';
+import { configSchema, PLAN_PRESETS, SETTINGS, type ParsedConfig, type SettingName } from './schema.js';
+
+/** The resolved configuration every part of bb-reaper is built from. */
+export type Config = Omit<ParsedConfig, 'rate' | 'concurrency'> & {
+  /** Max close requests per second, all workers together. */
+  rate: number;
+  /** Max requests in flight, all workers together. */
+  concurrency: number;
+};
+
+export type ConfigFlags = Partial<Record<SettingName, string | number | undefined>>;
+
+export interface ConfigIssue {
+  /** Setting name, e.g. `rate`. */
+  field: string;
+  /** Where it came from: the flag or environment variable. */
+  source: string;
+  /** The offending value, secrets masked. */
+  value: string;
+  message: string;
+}
+
+/** Bad configuration: every bad field at once. Exit code 2 in the CLI. */
+export class ConfigError extends BbReaperError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(
+      'CONFIG_INVALID',
+      `Invalid configuration:\n${issues.map((i) => `  - ${i.source} (${i.field}): ${i.message}, got ${i.value}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export interface ResolveConfigOptions {
+  /** Values from CLI flags; they win over the environment. `undefined` means "not given". */
+  flags?: ConfigFlags;
+  /** The environment to read (pass `process.env`); never read implicitly. */
+  env?: Record<string, string | undefined>;
+  /** Settings this command cannot run without, e.g. `['apiKey']`. */
+  require?: SettingName[];
+}
+
+/** Masks a secret, and the password inside a URL. */
+export function maskValue(name: SettingName, value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (SETTINGS[name].secret) return '`***`';
+  const s = String(value);
+  if (name === 'redisUrl') return `\`${maskUrlPassword(s)}\``;
+  return `\`${s}\``;
+}
+
+export function maskUrlPassword(s: string): string {
+  try {
+    const u = new URL(s);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return s.replace(/\/\/([^@/]*)@/, '//***@');
+  }
+}
+
+/**
+ * Applies flag > environment > default, validates everything with the one schema, fills rate and
+ * concurrency from the plan preset, and throws a `ConfigError` listing every bad field. Pure.
+ */
+export function resolveConfig({ flags = {}, env = {}, require = [] }: ResolveConfigOptions = {}): Config {
+  const raw: Partial<Record<SettingName, unknown>> = {};
+  const sources: Partial<Record<SettingName, string>> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const flag = flags[name];
+    const fromEnv = env[SETTINGS[name].env];
+    if (flag !== undefined && flag !== '') {
+      raw[name] = flag;
+      sources[name] = SETTINGS[name].flag;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      raw[name] = fromEnv;
+      sources[name] = SETTINGS[name].env;
+    }
+  }
+  const issues: ConfigIssue[] = [];
+  const describe = (name: SettingName) => sources[name] ?? SETTINGS[name].env;
+  for (const name of require) {
+    if (raw[name] === undefined) {
+      issues.push({ field: name, source: describe(name), value: 'nothing', message: 'required by this command' });
+    }
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]) as SettingName;
+      issues.push({ field: name, source: describe(name), value: maskValue(name, raw[name]), message: issue.message });
+    }
+  }
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
+  const preset = PLAN_PRESETS[parsed.data.plan];
+  return { ...parsed.data, rate: parsed.data.rate ?? preset.rate, concurrency: parsed.data.concurrency ?? preset.concurrency };
+}

@@ -1,0 +1,32 @@
+/**
+ * One place for queue names, job names, job ids and Redis key names. Every key bb-reaper writes
+ * starts with the configured prefix (`BB_REAPER_PREFIX`, default `bb-reaper`).
+ */
+
+/** BullMQ queue that holds pending close requests. */
+export const CLOSE_QUEUE = 'close';
+/** BullMQ queue that holds closes that failed for good, with their provenance. */
+export const DEAD_LETTER_QUEUE = 'dead-letter';
+/** Job name of a close request (other-language BullMQ clients must use it). */
+export const CLOSE_JOB_NAME = 'close-session';
+/** Job name of a dead letter. */
+export const DEAD_LETTER_JOB_NAME = 'dead-letter';
+
+/**
+ * Deterministic job id of the close of one session: the same session enqueued twice while
+ * pending is the same job. BullMQ forbids `:` in custom ids, so the id is percent-encoded.
+ */
+export function closeJobId(sessionId: string): string {
+  return `close-${encodeURIComponent(sessionId)}`;
+}
+
+/** Redis keys outside BullMQ's own, all under the prefix. */
+export function keys(prefix: string) {
+  return {
+    ingress: `${prefix}:ingress`,
+    ingressRejected: `${prefix}:ingress:rejected`,
+    results: `${prefix}:results`,
+    limiter: `${prefix}:limiter`,
+    workerHeartbeat: `${prefix}:workers`,
+  };
+}
