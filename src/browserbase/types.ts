@@ -1,0 +1,113 @@
+/**
+ * Types of the Browserbase REST API v1 as bb-reaper uses it. Responses are typed with the fields
+ * we read and tolerate any others (`[key: string]: unknown`).
+ */
+
+export const SESSION_STATUSES = ['PENDING', 'RUNNING', 'ERROR', 'TIMED_OUT', 'COMPLETED'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+/** `PENDING` and `RUNNING` are active; every other status is terminal. */
+export const ACTIVE_STATUSES: readonly SessionStatus[] = ['PENDING', 'RUNNING'];
+export const isTerminalStatus = (s: string): boolean => s !== 'PENDING' && s !== 'RUNNING';
+
+export const REGIONS = ['us-west-2', 'us-east-1', 'eu-central-1', 'ap-southeast-1'] as const;
+export type Region = (typeof REGIONS)[number];
+
+export interface Session {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  projectId: string;
+  startedAt: string;
+  expiresAt: string;
+  endedAt?: string;
+  status: SessionStatus;
+  proxyBytes: number;
+  keepAlive: boolean;
+  region: Region;
+  contextId?: string;
+  userMetadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** Get/Create answers also carry connection details. */
+export interface SessionWithConnect extends Session {
+  connectUrl?: string;
+  seleniumRemoteUrl?: string;
+  signingKey?: string;
+}
+
+export interface SessionLiveUrls {
+  debuggerFullscreenUrl: string;
+  debuggerUrl: string;
+  wsUrl: string;
+  pages: Array<{ id: string; url: string; faviconUrl: string; title: string; debuggerUrl: string; debuggerFullscreenUrl: string; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+export interface RecordingEvent {
+  data: unknown;
+  sessionId: string;
+  timestamp: number;
+  type: number;
+  [key: string]: unknown;
+}
+
+export interface CreateSessionParams {
+  projectId?: string;
+  /** Seconds, 60..21600. */
+  timeout?: number;
+  keepAlive?: boolean;
+  region?: Region;
+  userMetadata?: Record<string, unknown>;
+  browserSettings?: Record<string, unknown>;
+  proxies?: unknown;
+  [key: string]: unknown;
+}
+
+export interface ListSessionsParams {
+  status?: SessionStatus;
+  /** `user_metadata['key']['nested']:'value'` */
+  q?: string;
+}
+
+/**
+ * How a close ended:
+ * - `closed`: the API accepted the release (200);
+ * - `already_gone`: 404, or a 4xx whose follow-up GET shows a terminal status;
+ * - `verified`: released and confirmed terminal by polling GET (`verify: true`).
+ */
+export type CloseOutcome = 'closed' | 'already_gone' | 'verified';
+
+/** The seed's result shape `{id, status}` plus how the close ended. */
+export interface CloseResult {
+  id: string;
+  /** Session status from the API's last answer (may still be `RUNNING` right after release). */
+  status: SessionStatus | string;
+  outcome: CloseOutcome;
+  /** HTTP status of the close request. */
+  httpStatus: number;
+}
+
+export interface RequestOptions {
+  /** Cancels the request; the error has code `ABORTED`. */
+  signal?: AbortSignal;
+}
+
+export interface CloseOptions extends RequestOptions {
+  /** Poll GET (with backoff, bounded) until the session is terminal. Default false. */
+  verify?: boolean;
+  /** Upper bound of verification polling in ms. Default 10 000. */
+  verifyTimeoutMs?: number;
+}
+
+/** The typed Browserbase client: the seed's six actions. */
+export interface BrowserbaseClient {
+  closeSession(id: string, opts?: CloseOptions): Promise<CloseResult>;
+  getSession(id: string, opts?: RequestOptions): Promise<SessionWithConnect>;
+  listSessions(params?: ListSessionsParams, opts?: RequestOptions): Promise<Session[]>;
+  createSession(params?: CreateSessionParams, opts?: RequestOptions): Promise<SessionWithConnect>;
+  getDebugUrls(id: string, opts?: RequestOptions): Promise<SessionLiveUrls>;
+  getRecording(id: string, opts?: RequestOptions): Promise<RecordingEvent[]>;
+  /** Closes the keep-alive pool. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+/**
+ * The data of bb-reaper's BullMQ jobs. This is a public schema: services in other languages add
+ * close jobs directly with a BullMQ client, so fields are only ever added, never renamed.
+ * No job ever carries an API key.
+ */
+
+/** Data of a close job (queue `close`, job name `close-session`, job id `closeJobId(sessionId)`). */
+export interface CloseJobData {
+  /** The Browserbase session id to release. */
+  sessionId: string;
+  /** Sent as `projectId` with the close when set. */
+  projectId?: string;
+  /** Caller's correlation id, echoed in the results stream. */
+  requestId?: string;
+  /** Milliseconds since the epoch when the close was first accepted. */
+  enqueuedAt: number;
+  /** Where it came from: `library`, `cli`, `ingress`, `sweep`, `redrive`, ... */
+  source?: string;
+  /** Attempt history carried across re-drives. */
+  history?: AttemptRecord[];
+}
+
+/** One attempt at a close, as kept in the dead-letter provenance. */
+export interface AttemptRecord {
+  /** Attempt number, 1-based. */
+  attempt: number;
+  /** ms since the epoch. */
+  at: number;
+  /** Error code (`TRANSIENT`, `REJECTED`, ...) or `OK`. */
+  code: string;
+  httpStatus?: number;
+  message?: string;
+}
+
+/** Return value of a completed close job: the seed's `{id, status}` plus the outcome. */
+export interface CloseJobResult {
+  id: string;
+  status: string;
+  outcome: 'closed' | 'already_gone' | 'verified';
+  httpStatus: number;
+  attempts: number;
+  finishedAt: number;
+}
+
+/** Data of a dead letter (queue `dead-letter`, job id = the source job id). */
+export interface DeadLetterData {
+  sourceQueue: string;
+  sourceJobId: string;
+  sessionId: string;
+  projectId?: string;
+  requestId?: string;
+  enqueuedAt: number;
+  deadLetteredAt: number;
+  attemptsMade: number;
+  /** Code of the final error (`REJECTED`, `TRANSIENT`, ...). */
+  errorCode: string;
+  httpStatus?: number;
+  /** The server's message, or the error's. */
+  message: string;
+  history: AttemptRecord[];
+}
