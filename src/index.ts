@@ -1,5 +1,29 @@
 // The library API of bb-reaper: named exports only.
 export { resolveConfig, ConfigError, PLAN_PRESETS, PLANS, type Config, type ConfigFlags, type Plan } from './config/index.js';
 export { BbReaperError } from './shared/errors.js';
+export {
+  createBrowserbaseClient,
+  BrowserbaseError,
+  BROWSERBASE_ERROR_CODES,
+  classifyStatus,
+  isRetryableError,
+  parseRetryAfter,
+  validateSessionId,
+  assertSessionId,
+  SESSION_ID_MAX_LENGTH,
+  withRetries,
+  isTerminalStatus,
+  SESSION_STATUSES,
+  type BrowserbaseClient,
+  type BrowserbaseClientOptions,
+  type BrowserbaseErrorCode,
+  type CloseOptions,
+  type CloseResult,
+  type CloseOutcome,
+  type Session,
+  type SessionWithConnect,
+  type SessionStatus,
+  type WithRetriesOptions,
+} from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';
 export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, closeJobId } from './shared/names.js';

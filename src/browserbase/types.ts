@@ -91,6 +91,10 @@ export interface CloseResult {
 export interface RequestOptions {
   /** Cancels the request; the error has code `ABORTED`. */
   signal?: AbortSignal;
+  /** Overrides the client's `headersTimeoutMs` for this request (ms until response headers). */
+  headersTimeoutMs?: number;
+  /** Overrides the client's `bodyTimeoutMs` for this request (ms of body inactivity). */
+  bodyTimeoutMs?: number;
 }
 
 export interface CloseOptions extends RequestOptions {
@@ -98,6 +102,8 @@ export interface CloseOptions extends RequestOptions {
   verify?: boolean;
   /** Upper bound of verification polling in ms. Default 10 000. */
   verifyTimeoutMs?: number;
+  /** Overrides the client's `projectId` for this close (sent as `projectId` when set). */
+  projectId?: string;
 }
 
 /** The typed Browserbase client: the seed's six actions. */

@@ -1,0 +1,15 @@
+// The Browserbase client feature: the typed client, its errors, id validation and retry helpers.
+export { createBrowserbaseClient, CLIENT_DEFAULTS, type BrowserbaseClientOptions } from './client.js';
+export { DEFAULT_VERIFY_TIMEOUT_MS } from './close-session.js';
+export {
+  BrowserbaseError,
+  BROWSERBASE_ERROR_CODES,
+  classifyStatus,
+  isRetryableError,
+  type BrowserbaseErrorCode,
+  type RequestSummary,
+} from './errors.js';
+export { parseRetryAfter, type HeaderSource } from './retry-after.js';
+export { assertSessionId, validateSessionId, SESSION_ID_MAX_LENGTH } from './session-id.js';
+export { withRetries, retryDelayMs, type WithRetriesOptions } from './with-retries.js';
+export * from './types.js';
