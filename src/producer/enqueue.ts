@@ -1,0 +1,141 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CLOSE_JOB_NAME } from '../shared/names.js';
+import type { CloseJobData } from '../shared/jobs.js';
+import { isInvalid, normalizeCloseRequest, type CloseInput, type InvalidItem, type NormalizedRequest } from './close-request.js';
+
+export interface EnqueueProgress {
+  /** Inputs looked at so far. */
+  processed: number;
+  accepted: number;
+  duplicates: number;
+  invalid: number;
+}
+
+export interface EnqueueOptions {
+  /** `projectId` for items that carry none. */
+  projectId?: string;
+  /** `requestId` for items that carry none. */
+  requestId?: string;
+  /** Recorded in job data: `library`, `cli`, `ingress`, `sweep`... Default `library`. */
+  source?: string;
+  /** Jobs per `addBulk` call. Default 1000. */
+  chunkSize?: number;
+  /** Called after every chunk. */
+  onProgress?: (p: EnqueueProgress) => void;
+  /** Keep the job ids of accepted and duplicate items in the report (to wait for them). Default true. */
+  collectJobIds?: boolean;
+  /** At most this many invalid items are kept in the report (all are counted). Default 1000. */
+  maxInvalidReported?: number;
+}
+
+export interface EnqueueReport {
+  /** New close jobs added. */
+  accepted: number;
+  /** Items whose close was already pending (or finished recently): a no-op. */
+  duplicates: number;
+  /** Invalid items with their reason (first `maxInvalidReported`). */
+  invalid: InvalidItem[];
+  /** Number of invalid items in all. */
+  invalidCount: number;
+  /** Job ids of accepted and duplicate items, in input order (when `collectJobIds`). */
+  jobIds: string[];
+}
+
+export const DEFAULT_CHUNK_SIZE = 1000;
+
+/** The close queue and a connection to the same Redis. */
+export interface EnqueueTarget {
+  queue: Queue<CloseJobData>;
+  redis: Redis;
+}
+
+/**
+ * Enqueues closes from any (async) iterable with bounded memory: items are validated, grouped in
+ * chunks and sent with `addBulk`. Job ids are deterministic, so a duplicate while pending is a
+ * no-op and re-sending a chunk after an error is safe (`addBulk` is pipelined, not atomic).
+ */
+export async function enqueueCloses(
+  { queue, redis }: EnqueueTarget,
+  inputs: Iterable<CloseInput | unknown> | AsyncIterable<CloseInput | unknown>,
+  opts: EnqueueOptions = {},
+): Promise<EnqueueReport> {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 100_000) {
+    throw new TypeError(`Expected \`chunkSize\` to be an integer from 1 to 100000, got \`${chunkSize}\``);
+  }
+  const maxInvalid = opts.maxInvalidReported ?? 1000;
+  const collect = opts.collectJobIds ?? true;
+  const report: EnqueueReport = { accepted: 0, duplicates: 0, invalid: [], invalidCount: 0, jobIds: [] };
+  let processed = 0;
+  let chunk: NormalizedRequest[] = [];
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const { accepted, duplicates } = await addChunk(queue, redis, chunk, opts.source ?? 'library');
+    report.accepted += accepted;
+    report.duplicates += duplicates;
+    if (collect) for (const r of chunk) report.jobIds.push(r.jobId);
+    chunk = [];
+    opts.onProgress?.({ processed, accepted: report.accepted, duplicates: report.duplicates, invalid: report.invalidCount });
+  };
+  for await (const input of inputs as AsyncIterable<unknown>) {
+    processed++;
+    const r = normalizeCloseRequest(input, { projectId: opts.projectId, requestId: opts.requestId });
+    if (isInvalid(r)) {
+      report.invalidCount++;
+      if (report.invalid.length < maxInvalid) report.invalid.push(r);
+      continue;
+    }
+    chunk.push(r);
+    if (chunk.length >= chunkSize) await flush();
+  }
+  await flush();
+  if (chunk.length === 0 && processed > 0 && report.accepted + report.duplicates === 0) {
+    opts.onProgress?.({ processed, accepted: 0, duplicates: 0, invalid: report.invalidCount });
+  }
+  return report;
+}
+
+/**
+ * Adds one chunk. Items whose job already exists (pending, or finished and still kept) and
+ * repeats inside the chunk are duplicates; the rest go out in one `addBulk`.
+ */
+async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: NormalizedRequest[], source: string): Promise<{ accepted: number; duplicates: number }> {
+  const seen = new Set<string>();
+  const unique: NormalizedRequest[] = [];
+  let duplicates = 0;
+  for (const r of chunk) {
+    if (seen.has(r.jobId)) duplicates++;
+    else {
+      seen.add(r.jobId);
+      unique.push(r);
+    }
+  }
+  const pipeline = client.pipeline();
+  for (const r of unique) pipeline.exists(queue.toKey(r.jobId));
+  const exists = (await pipeline.exec()) ?? [];
+  const fresh: NormalizedRequest[] = [];
+  unique.forEach((r, i) => {
+    const [err, n] = exists[i] ?? [null, 0];
+    if (err) throw err;
+    if (n === 1) duplicates++;
+    else fresh.push(r);
+  });
+  if (fresh.length > 0) {
+    const enqueuedAt = Date.now();
+    await queue.addBulk(
+      fresh.map((r) => ({
+        name: CLOSE_JOB_NAME,
+        data: {
+          sessionId: r.sessionId,
+          enqueuedAt,
+          source,
+          ...(r.projectId !== undefined ? { projectId: r.projectId } : {}),
+          ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+        },
+        opts: { jobId: r.jobId },
+      })),
+    );
+  }
+  return { accepted: fresh.length, duplicates };
+}
