@@ -57,13 +57,14 @@ const optionsSchema = z.object({
 function parseOptions(options: BrowserbaseClientOptions): z.output<typeof optionsSchema> {
   const r = optionsSchema.safeParse(options ?? {});
   if (r.success) return r.data;
-  const issues: ConfigIssue[] = r.error.issues.map((i) => {
+  const firstPerField = r.error.issues.filter((i, n, all) => all.findIndex((j) => j.path[0] === i.path[0]) === n);
+  const issues: ConfigIssue[] = firstPerField.map((i) => {
     const field = String(i.path[0] ?? 'options');
     const value = (options as unknown as Record<string, unknown> | undefined)?.[field];
     return {
       field,
-      source: `createBrowserbaseClient({ ${field} })`,
-      value: field === 'apiKey' ? (value === undefined ? 'undefined' : '`***`') : typeof value === 'string' ? `\`${value}\`` : String(value),
+      source: 'createBrowserbaseClient options',
+      value: field === 'apiKey' && typeof value === 'string' && value !== '' ? '`***`' : typeof value === 'string' ? `\`${value}\`` : String(value),
       message: i.message,
     };
   });

@@ -32,15 +32,16 @@ export interface BrowserbaseErrorOptions {
 
 /** Every failure of the Browserbase client. Branch on `code`, never on the message. */
 export class BrowserbaseError extends BbReaperError {
+  // `declare`: optional fields stay absent (not `undefined` own properties) when not given.
   declare readonly code: BrowserbaseErrorCode;
   /** HTTP status of the answer, when there was one. */
-  readonly statusCode?: number;
+  declare readonly statusCode?: number;
   /** Delay the server asked for (429: `retry-after-ms`, `retry-after`, `x-ratelimit-reset`), in ms. */
-  readonly retryAfterMs?: number;
+  declare readonly retryAfterMs?: number;
   /** The `message` field of the server's JSON error body, when present. */
-  readonly serverMessage?: string;
+  declare readonly serverMessage?: string;
   /** Method and path of the failed request; absent when no request was made (`INVALID_SESSION_ID`). */
-  readonly request?: RequestSummary;
+  declare readonly request?: RequestSummary;
 
   constructor(code: BrowserbaseErrorCode, message: string, options: BrowserbaseErrorOptions = {}) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
