@@ -1,0 +1,101 @@
+/**
+ * The layout of bb-reaper's counters in Redis. Every worker process adds its counts to one hash
+ * (`<prefix>:metrics`), so the `ui` process can serve `/metrics` for all workers together.
+ * Field names are `<family>|<label>`; the histogram keeps one non-cumulative count per bucket.
+ */
+import type { Redis } from 'ioredis';
+
+/** The close outcomes counted by `bb_reaper_closes_total{outcome}`. */
+export const CLOSE_OUTCOMES = ['closed', 'already_gone', 'verified', 'dead_lettered'] as const;
+export type CloseOutcomeLabel = (typeof CLOSE_OUTCOMES)[number];
+
+/**
+ * Upper bounds (seconds) of the API request latency histogram: fixed, 5 ms to 10 s, so counts
+ * from every worker process add up bucket by bucket.
+ */
+export const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+/** The Redis hash all worker processes add their counts to. */
+export function metricsKey(prefix: string): string {
+  return `${prefix}:metrics`;
+}
+
+/** Hash field names, one place for the recorder and the reader. */
+export const FIELD = {
+  close: (outcome: CloseOutcomeLabel) => `closes|${outcome}`,
+  response: (status: string) => `responses|${status}`,
+  retry: (code: string) => `retries|${code}`,
+  rateLimited: 'rate_limited|count',
+  rateLimitedWaitMs: 'rate_limited|wait_ms',
+  latencyBucket: (le: string) => `latency|${le}`,
+  latencySum: 'latency|sum',
+  latencyCount: 'latency|count',
+} as const;
+
+/** The bucket label (`le`) an observation of `seconds` falls in: the smallest bound ≥ it, or `+Inf`. */
+export function bucketFor(seconds: number): string {
+  for (const le of LATENCY_BUCKETS_SECONDS) if (seconds <= le) return String(le);
+  return '+Inf';
+}
+
+/** Status label of an API response: a 3-digit HTTP status, or `error` (no response: socket, timeout). */
+export function statusLabel(status: number | 'error'): string {
+  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'error';
+}
+
+/** Retry code label: a stable error code (`TRANSIENT`, `TIMEOUT`, ...), anything else is `OTHER`. */
+export function codeLabel(code: string): string {
+  return /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'OTHER';
+}
+
+/** Counters as read back from Redis: all processes together, since the hash was created. */
+export interface CounterSnapshot {
+  closes: Record<CloseOutcomeLabel, number>;
+  /** API responses by status label (`200`, `429`, `error`, ...). */
+  responses: Record<string, number>;
+  /** Retries scheduled, by error code. */
+  retries: Record<string, number>;
+  /** 429 answers that paused the queue. */
+  rateLimited: number;
+  /** Sum of the pauses those 429s asked for, in ms. */
+  rateLimitedWaitMs: number;
+  latency: {
+    /** Non-cumulative count per bucket label, every bucket and `+Inf` present. */
+    buckets: Record<string, number>;
+    /** Sum of observed durations, in seconds. */
+    sum: number;
+    count: number;
+  };
+}
+
+/** Reads the counters of every worker process (one HGETALL). */
+export async function readCounters(redis: Redis, prefix: string): Promise<CounterSnapshot> {
+  return parseCounters(await redis.hgetall(metricsKey(prefix)));
+}
+
+/** Turns the raw hash into a snapshot; unknown fields are ignored, missing ones are 0. */
+export function parseCounters(raw: Record<string, string>): CounterSnapshot {
+  const num = (v: string | undefined) => {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : 0;
+  };
+  const closes = Object.fromEntries(CLOSE_OUTCOMES.map((o) => [o, num(raw[FIELD.close(o)])])) as Record<CloseOutcomeLabel, number>;
+  const buckets: Record<string, number> = {};
+  for (const le of [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']) buckets[le] = num(raw[FIELD.latencyBucket(le)]);
+  const responses: Record<string, number> = {};
+  const retries: Record<string, number> = {};
+  for (const [field, value] of Object.entries(raw)) {
+    const [family, label] = field.split('|', 2);
+    if (label === undefined) continue;
+    if (family === 'responses') responses[label] = num(value);
+    else if (family === 'retries') retries[label] = num(value);
+  }
+  return {
+    closes,
+    responses,
+    retries,
+    rateLimited: num(raw[FIELD.rateLimited]),
+    rateLimitedWaitMs: num(raw[FIELD.rateLimitedWaitMs]),
+    latency: { buckets, sum: num(raw[FIELD.latencySum]), count: num(raw[FIELD.latencyCount]) },
+  };
+}

@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CLOSE_OUTCOMES, LATENCY_BUCKETS_SECONDS, type CounterSnapshot } from './counters.js';
+
+/** Queue depths shown as `bb_reaper_queue_jobs{state}`. */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'dead'] as const;
+
+/** The limiter state the worker keeps in Redis (shape of `readLimiterState`). */
+export interface LimiterGauges {
+  /** Configured max requests per second, all workers together. */
+  configuredRate: number;
+  /** Rate in force now (lower after 429s), requests per second. */
+  effectiveRate: number;
+  /** Max requests in flight, all workers together. */
+  concurrency: number;
+  /** ms since the epoch until which every worker is paused by a 429; 0 when not paused. */
+  pausedUntil: number;
+  /** ms since the epoch of the last 429; 0 when none. */
+  last429At: number;
+}
+
+/** Everything `/metrics` shows, gathered from Redis by the `ui` process. */
+export interface MetricsSnapshot {
+  counters: CounterSnapshot;
+  queues: Record<(typeof QUEUE_STATES)[number], number>;
+  /** `null` when no worker has written limiter state yet. */
+  limiter: LimiterGauges | null;
+  /** Worker processes with a heartbeat within the readiness window. */
+  workers: number;
+  /** The time the snapshot was taken, ms since the epoch (decides "paused"). */
+  now: number;
+}
+
+/**
+ * A histogram whose buckets were counted elsewhere (by the worker processes, summed in Redis):
+ * prom-client renders it like any histogram, with the counts given instead of observed.
+ */
+class PrecountedHistogram extends Histogram<'le'> {
+  readonly #config: { name: string; help: string };
+  readonly #counts: CounterSnapshot['latency'];
+  constructor(name: string, help: string, counts: CounterSnapshot['latency'], registry: Registry) {
+    super({ name, help, buckets: [...LATENCY_BUCKETS_SECONDS], registers: [registry] });
+    this.#config = { name, help };
+    this.#counts = counts;
+  }
+  override async get(): Promise<HistogramData> {
+    const { name, help } = this.#config;
+    let cumulative = 0;
+    const values = [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'].map((le) => {
+      cumulative += this.#counts.buckets[le] ?? 0;
+      return { metricName: `${name}_bucket`, labels: { le }, value: cumulative };
+    });
+    values.push(
+      { metricName: `${name}_sum`, labels: {} as { le: string }, value: this.#counts.sum },
+      { metricName: `${name}_count`, labels: {} as { le: string }, value: cumulative },
+    );
+    // prom-client's typings declare `type` as an enum, its runtime (and the text) uses the string.
+    return { name, help, type: 'histogram', aggregator: 'sum', values } as unknown as HistogramData;
+  }
+  /** The registry renders text from this method when present (prom-client 15). */
+  async getForPromString(): Promise<HistogramData> {
+    return this.get();
+  }
+}
+
+type HistogramData = Awaited<ReturnType<Histogram<'le'>['get']>>;
+
+/**
+ * Renders a snapshot in the Prometheus text exposition format (version 0.0.4). A fresh registry
+ * per call: concurrent scrapes never share state.
+ */
+export async function renderMetrics(s: MetricsSnapshot): Promise<{ contentType: string; body: string }> {
+  const registry = new Registry();
+  const registers = [registry];
+  const closes = new Counter({ name: 'bb_reaper_closes_total', help: 'Closes that reached a final state, by outcome (closed, already_gone, verified, dead_lettered).', labelNames: ['outcome'], registers });
+  for (const outcome of CLOSE_OUTCOMES) closes.inc({ outcome }, s.counters.closes[outcome]);
+  const responses = new Counter({ name: 'bb_reaper_api_responses_total', help: 'Browserbase API responses by HTTP status; "error" when no response came (socket error, timeout).', labelNames: ['status'], registers });
+  for (const [status, n] of Object.entries(s.counters.responses)) responses.inc({ status }, n);
+  new Counter({ name: 'bb_reaper_rate_limited_total', help: '429 answers that paused every worker.', registers }).inc(s.counters.rateLimited);
+  new Counter({ name: 'bb_reaper_rate_limited_wait_seconds_total', help: 'Sum of the pauses the 429 answers asked for (Retry-After), in seconds.', registers }).inc(s.counters.rateLimitedWaitMs / 1000);
+  const retries = new Counter({ name: 'bb_reaper_retries_total', help: 'Retries scheduled with backoff, by the error code of the failed attempt.', labelNames: ['code'], registers });
+  for (const [code, n] of Object.entries(s.counters.retries)) retries.inc({ code }, n);
+  new PrecountedHistogram('bb_reaper_api_request_duration_seconds', 'Duration of Browserbase API requests, in seconds.', s.counters.latency, registry);
+
+  const depth = new Gauge({ name: 'bb_reaper_queue_jobs', help: 'Jobs by state: waiting, active, delayed, failed (close queue) and dead (dead-letter queue).', labelNames: ['state'], registers });
+  for (const state of QUEUE_STATES) depth.set({ state }, s.queues[state]);
+  new Gauge({ name: 'bb_reaper_workers', help: 'Worker processes with a heartbeat in the last 30 s.', registers }).set(s.workers);
+
+  const l = s.limiter;
+  const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers }).set(value);
+  gauge('bb_reaper_limiter_configured_rate', 'Configured max close requests per second, all workers together.', l?.configuredRate ?? 0);
+  gauge('bb_reaper_limiter_effective_rate', 'Rate in force now (lowered after 429s), requests per second.', l?.effectiveRate ?? 0);
+  gauge('bb_reaper_limiter_concurrency', 'Max requests in flight, all workers together.', l?.concurrency ?? 0);
+  gauge('bb_reaper_limiter_paused', '1 while every worker is paused by a 429, else 0.', l && l.pausedUntil > s.now ? 1 : 0);
+  gauge('bb_reaper_limiter_paused_until_seconds', 'Unix time until which workers are paused by a 429; 0 when never paused.', (l?.pausedUntil ?? 0) / 1000);
+  gauge('bb_reaper_limiter_last_429_seconds', 'Unix time of the last 429; 0 when none.', (l?.last429At ?? 0) / 1000);
+
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
