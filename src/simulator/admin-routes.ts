@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { SimulatorState } from './state.js';
+import { errorBody, HttpError } from './http-io.js';
+import { faultsSchema, type Faults } from './faults.js';
+import { burstSchema, rateSchema } from './options.js';
+import { resetState } from './state.js';
+import { formatIssues, SimulatorInputError, toFieldIssues } from './validation.js';
+
+/** Most sessions one `POST /_sim/sessions` (or `createSessions`) makes. */
+export const MAX_SEED_COUNT = 100_000;
+
+const seedSchema = z.strictObject({
+  count: z
+    .number({ error: `expected an integer from 1 to ${MAX_SEED_COUNT}` })
+    .int({ error: `expected an integer from 1 to ${MAX_SEED_COUNT}` })
+    .min(1, { error: `expected an integer from 1 to ${MAX_SEED_COUNT}` })
+    .max(MAX_SEED_COUNT, { error: `expected an integer from 1 to ${MAX_SEED_COUNT}` }),
+  userMetadata: z.record(z.string(), z.unknown(), { error: 'expected an object' }).optional(),
+  startedAgoSeconds: z
+    .number({ error: 'expected a number of seconds from 0 to 31536000' })
+    .min(0, { error: 'expected a number of seconds from 0 to 31536000' })
+    .max(31_536_000, { error: 'expected a number of seconds from 0 to 31536000' })
+    .optional(),
+  keepAlive: z.boolean({ error: 'expected a boolean' }).optional(),
+  status: z.enum(['RUNNING', 'PENDING'], { error: 'expected "RUNNING" or "PENDING"' }).optional(),
+  projectId: z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' }).optional(),
+});
+
+/** Body of `POST /_sim/sessions` and options of `createSessions`. */
+export type SeedSessionsInput = z.input<typeof seedSchema>;
+
+/** Creates `count` sessions directly (no limits, not counted); throws `SimulatorInputError`. */
+export function seedSessions(state: SimulatorState, input: unknown): string[] {
+  const parsed = seedSchema.safeParse(input);
+  if (!parsed.success) throw new SimulatorInputError('sessions request', toFieldIssues(parsed.error, input));
+  const { count, projectId, ...rest } = parsed.data;
+  const ids: string[] = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = state.store.add({ ...rest, projectId: projectId ?? state.options.projectId }).id;
+  return ids;
+}
+
+const faultsUpdateSchema = faultsSchema.extend({ rate: rateSchema.optional(), burst: burstSchema.optional() });
+
+/**
+ * Changes faults (partially) and, with `rate` / `burst`, the token bucket. Validates everything
+ * before changing anything; throws `SimulatorInputError` naming each bad field.
+ */
+export function updateFaults(state: SimulatorState, input: unknown): void {
+  const parsed = faultsUpdateSchema.safeParse(input);
+  if (!parsed.success) throw new SimulatorInputError('faults', toFieldIssues(parsed.error, input));
+  const { rate, burst, ...faults } = parsed.data;
+  for (const [k, v] of Object.entries(faults)) if (v !== undefined) (state.faults as unknown as Record<string, unknown>)[k] = v;
+  if (rate !== undefined || burst !== undefined) {
+    const newRate = rate ?? state.buckets.ratePerSecond;
+    state.buckets.configure(newRate, burst ?? (rate !== undefined ? undefined : state.buckets.size));
+  }
+}
+
+/** The fault and rate configuration in effect. */
+export function describeFaults(state: SimulatorState): Faults & { rate: number; burst: number } {
+  return { ...state.faults, latencyMs: [...state.faults.latencyMs], rate: state.buckets.ratePerSecond, burst: state.buckets.size };
+}
+
+/** Answers an admin request (`/_sim/...`): not counted, not rate limited, no key needed. */
+export function handleAdminRequest(
+  state: SimulatorState,
+  method: string,
+  path: string,
+  segments: string[],
+  search: string,
+  body: unknown,
+): { status: number; body: unknown } {
+  const route = `${method} /${segments.join('/')}`;
+  try {
+    switch (route) {
+      case 'POST /_sim/sessions':
+        return { status: 200, body: { ids: seedSessions(state, body) } };
+      case 'GET /_sim/stats':
+        return { status: 200, body: state.stats.snapshot(state.store.countByStatus()) };
+      case 'GET /_sim/faults':
+        return { status: 200, body: describeFaults(state) };
+      case 'POST /_sim/faults':
+        updateFaults(state, body ?? {});
+        return { status: 200, body: describeFaults(state) };
+      case 'POST /_sim/reset':
+        resetState(state);
+        return { status: 200, body: { reset: true } };
+      case 'GET /_sim/calls': {
+        const raw = new URLSearchParams(search).get('limit');
+        const limit = raw === null ? undefined : Number(raw);
+        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+          throw new HttpError(400, `\`limit\`: expected a non-negative integer, got ${JSON.stringify(raw)}`);
+        }
+        return { status: 200, body: state.callLog.list(limit) };
+      }
+      default:
+        return { status: 404, body: errorBody(404, `Route ${method}:${path} not found`) };
+    }
+  } catch (err) {
+    if (err instanceof SimulatorInputError) return { status: 400, body: errorBody(400, formatIssues(err.issues)) };
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+import { CallLog } from './call-log.js';
+import type { Faults } from './faults.js';
+import type { ResolvedSimulatorOptions } from './options.js';
+import { RequestStats } from './request-stats.js';
+import { SessionStore } from './session-store.js';
+import { TokenBuckets } from './token-bucket.js';
+
+/** Everything a running simulator knows; the handlers read and change it. */
+export interface SimulatorState {
+  /** The options it started with (what `reset()` goes back to). */
+  readonly options: ResolvedSimulatorOptions;
+  readonly store: SessionStore;
+  stats: RequestStats;
+  readonly buckets: TokenBuckets;
+  readonly callLog: CallLog;
+  /** Current faults (changed at run time by `setFaults` / `POST /_sim/faults`). */
+  faults: Faults;
+  /** `http://host:port`, once listening. */
+  baseUrl: string;
+}
+
+const copyFaults = (f: Faults): Faults => ({ ...f, latencyMs: [f.latencyMs[0], f.latencyMs[1]] });
+
+export function createState(options: ResolvedSimulatorOptions): SimulatorState {
+  return {
+    options,
+    store: new SessionStore(options.releaseDelayMs),
+    stats: new RequestStats(),
+    buckets: new TokenBuckets(options.rate, options.burst),
+    callLog: new CallLog(options.logRequests ? options.callLogSize : 0),
+    faults: copyFaults(options.faults),
+    baseUrl: '',
+  };
+}
+
+/** Sessions, stats, call log, faults, rate and buckets back to how the simulator started. */
+export function resetState(state: SimulatorState): void {
+  state.store.clear();
+  state.stats.reset();
+  state.callLog.clear();
+  state.faults = copyFaults(state.options.faults);
+  state.buckets.configure(state.options.rate, state.options.burst);
+  state.buckets.clear();
+}
