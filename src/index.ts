@@ -27,4 +27,4 @@ export {
 } from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';
 export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, closeJobId } from './shared/names.js';
-export { waitForCloses, DEAD_LETTER_SKEW_MS, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './producer/wait.js';
+export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './producer/wait.js';

@@ -45,25 +45,11 @@ export interface WaitOptions {
   batchSize?: number;
   /** Stops waiting; the report then has `aborted: true` and the pending count. */
   signal?: AbortSignal;
-  /**
-   * Earliest time (ms since the epoch) a dead letter can belong to these closes, used for jobs
-   * never seen in the close queue. Default: when `waitForCloses` is called; pass the time just
-   * before enqueueing when jobs may finish during a long enqueue.
-   */
-  since?: number;
   /** Dead letters kept in the report (all are counted). Default 1000. */
   maxDeadLettersReported?: number;
 }
 
-/**
- * Clock skew tolerated between the producer's and the worker's hosts when deciding whether a
- * dead letter belongs to the close being followed or to an earlier failure of the same session.
- */
-export const DEAD_LETTER_SKEW_MS = 5_000;
-
 interface Tracked {
-  /** `timestamp` of the close job when it was first seen (ms since the epoch). */
-  seenAt?: number;
   /** Consecutive passes with neither a close job nor a current dead letter. */
   missing: number;
 }
@@ -73,11 +59,13 @@ interface Tracked {
  * Polls job states in batches with pipelined reads and never changes anything. Rules:
  * - a close job in the `completed` set is done, with the outcome of its return value;
  * - a close job in the `failed` set failed for good (counted as dead-lettered);
- * - a missing close job with a dead letter of the same id that is parked (`failed`) and newer than
- *   the close is dead-lettered; a dead letter still `waiting`/`active` is being re-driven, so the
- *   close is still pending (a re-drive adds a fresh close job under the same id);
- * - a missing close job without a current dead letter, on two passes in a row, was completed and
- *   removed by retention (the second look covers a re-drive between "removed" and "re-added").
+ * - a missing close job with a dead letter of the same id (job id = source job id) was
+ *   dead-lettered, unless that letter was parked before and is back in `waiting`/`active`: then
+ *   it is being re-driven and a fresh close job with the same id is about to appear (pending);
+ * - a missing close job without a dead letter, on two passes in a row, was completed and removed
+ *   by retention (the second look covers a re-drive between "letter removed" and "close added").
+ * A parked letter beside a missing close job always counts as dead-lettered, even when it is older
+ * than the close being followed: reporting a possible failure beats reporting a false success.
  */
 export async function waitForCloses(
   { queues, redis }: { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis },
@@ -87,7 +75,6 @@ export async function waitForCloses(
   const pollMs = opts.pollMs ?? 250;
   const batchSize = opts.batchSize ?? 500;
   const maxReported = opts.maxDeadLettersReported ?? 1000;
-  const since = opts.since ?? Date.now();
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`Expected \`batchSize\` to be a positive integer, got \`${batchSize}\``);
   if (!Number.isFinite(pollMs) || pollMs < 0) throw new TypeError(`Expected \`pollMs\` to be a number of ms ≥ 0, got \`${pollMs}\``);
 
@@ -113,7 +100,7 @@ export async function waitForCloses(
       batch.forEach((id, j) => {
         const s = states[j] as JobState;
         const t = tracked.get(id) as Tracked;
-        const verdict = judge(id, s, t, since);
+        const verdict = judge(id, s, t);
         if (verdict === undefined) next.push(id);
         else {
           finish(verdict.state, verdict.letter);
@@ -184,23 +171,19 @@ async function readStates(queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>
   });
 }
 
-function judge(id: string, s: JobState, t: Tracked, since: number): { state: CloseFinalState; letter?: DeadLetterSummary } | undefined {
+function judge(id: string, s: JobState, t: Tracked): { state: CloseFinalState; letter?: DeadLetterSummary } | undefined {
   if (s.closeTimestamp !== null) {
     t.missing = 0;
-    if (t.seenAt === undefined) t.seenAt = Number(s.closeTimestamp) || since;
     if (s.inCompleted) return { state: outcomeOf(s.returnValue) };
     if (s.inFailed) return { state: 'dead_lettered', letter: { jobId: id, message: s.failedReason ?? 'failed' } };
     return undefined;
   }
-  if (s.letterFailed) {
+  if (s.letterExists) {
     const data = parseJson<Partial<DeadLetterData>>(s.letterData);
-    const at = typeof data?.deadLetteredAt === 'number' ? data.deadLetteredAt : Number.POSITIVE_INFINITY;
-    if (at >= Math.min(t.seenAt ?? since, since) - DEAD_LETTER_SKEW_MS) {
-      return { state: 'dead_lettered', letter: summarizeLetter(id, data, s.letterReason) };
-    }
-    // A dead letter from an earlier failure of the same session: not this close's fate.
-  } else if (s.letterExists) {
-    // A dead letter being re-driven: a fresh close job with this id is about to appear.
+    // Parked (failed), or just moved there and not parked yet: this close failed for good.
+    if (s.letterFailed || data?.parkedAt === undefined) return { state: 'dead_lettered', letter: summarizeLetter(id, data, s.letterReason) };
+    // A parked letter back in `waiting`/`active` is being re-driven: a fresh close job with this
+    // id is about to appear.
     t.missing = 0;
     return undefined;
   }

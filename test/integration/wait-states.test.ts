@@ -53,7 +53,7 @@ async function parkDeadLetter(prefix: string, dlq: Queue<DeadLetterData>, sessio
     DEAD_LETTER_JOB_NAME,
     {
       sourceQueue: 'close', sourceJobId: jobId, sessionId, enqueuedAt: deadLetteredAt - 10, deadLetteredAt, attemptsMade: 1,
-      errorCode: 'REJECTED', httpStatus: 401, message: 'Invalid API key', history: [],
+      errorCode: 'REJECTED', httpStatus: 401, message: 'Invalid API key', history: [], parkedAt: Date.now(),
     },
     { jobId },
   );
@@ -81,12 +81,11 @@ describe('waitForCloses', () => {
   it('reports a close that was moved to the dead-letter queue as dead-lettered, with its reason', async () => {
     const { prefix, target } = setup();
     const report = await producer.closeSessions(['ok-1', 'bad-1']);
-    const since = Date.now() - 1;
     await parkDeadLetter(prefix, producer.queues.deadLetterQueue, 'bad-1');
     await producer.queues.closeQueue.remove(closeJobId('bad-1'));
     await runWorker<CloseJobData>(prefix, 'close', async (job) => result(job.data.sessionId, 'closed'),
       async () => (await producer.queues.closeQueue.getCompletedCount()) === 1);
-    const final = await waitForCloses(target, report.jobIds, { pollMs: 10, since });
+    const final = await waitForCloses(target, report.jobIds, { pollMs: 10 });
     expect(final).toMatchObject({ total: 2, closed: 1, deadLettered: 1, pending: 0 });
     expect(final.deadLetters).toEqual([
       { jobId: closeJobId('bad-1'), sessionId: 'bad-1', errorCode: 'REJECTED', httpStatus: 401, message: expect.stringContaining('Invalid API key') },
@@ -139,14 +138,27 @@ describe('waitForCloses', () => {
     expect(final).toMatchObject({ total: 1, closed: 1, deadLettered: 0, pending: 0 });
   });
 
-  it('ignores a dead letter older than the close it follows (an earlier failure of the same session)', async () => {
+  it('counts a dead letter not parked yet (no dead-letter processor running) as dead-lettered', async () => {
+    const { target } = setup();
+    const report = await producer.closeSessions(['fresh-1']);
+    const jobId = closeJobId('fresh-1');
+    await producer.queues.deadLetterQueue.add(DEAD_LETTER_JOB_NAME, {
+      sourceQueue: 'close', sourceJobId: jobId, sessionId: 'fresh-1', enqueuedAt: Date.now(), deadLetteredAt: Date.now(), attemptsMade: 5,
+      errorCode: 'TRANSIENT', httpStatus: 503, message: 'Service Unavailable', history: [],
+    }, { jobId });
+    await producer.queues.closeQueue.remove(jobId);
+    const final = await waitForCloses(target, report.jobIds, { pollMs: 10 });
+    expect(final).toMatchObject({ total: 1, deadLettered: 1, pending: 0 });
+    expect(final.deadLetters[0]).toMatchObject({ sessionId: 'fresh-1', errorCode: 'TRANSIENT', httpStatus: 503 });
+  });
+
+  it('reports a parked dead letter beside a missing close job as dead-lettered even when it is older (never a false success)', async () => {
     const { prefix, target } = setup();
     await parkDeadLetter(prefix, producer.queues.deadLetterQueue, 'again-1', Date.now() - 3_600_000);
-    const since = Date.now();
     const report = await producer.closeSessions(['again-1']);
     await producer.queues.closeQueue.remove(closeJobId('again-1'));
-    const final = await waitForCloses(target, report.jobIds, { pollMs: 10, since });
-    expect(final).toMatchObject({ total: 1, closed: 1, deadLettered: 0 });
+    const final = await waitForCloses(target, report.jobIds, { pollMs: 10 });
+    expect(final).toMatchObject({ total: 1, closed: 0, deadLettered: 1 });
   });
 
   it('stops when aborted and reports what is still pending', async () => {
