@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { BbReaperError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { keys } from '../shared/names.js';
+import { createQueues } from '../shared/queues.js';
+import type { CloseRequest } from './close-request.js';
+import { enqueueCloses } from './enqueue.js';
+import { parseIngressEntry } from './ingress-entry.js';
+import {
+  INGRESS_GROUP,
+  buildRejectedRecord,
+  dropConsumerIfIdle,
+  ensureIngressGroup,
+  entriesOf,
+  isNoGroupError,
+  pruneIdleConsumers,
+  readDeliveryCounts,
+  rejectAndAck,
+  trimAcknowledged,
+  type StreamEntry,
+} from './ingress-stream.js';
+
+export interface IngressBridgeOptions {
+  /**
+   * Redis connection for queue writes and stream commands; the caller keeps owning it. The
+   * bridge duplicates it once for its blocking reads and disconnects that copy on `close()`.
+   */
+  connection: Redis;
+  /** Key prefix. Default `bb-reaper`. */
+  prefix?: string;
+  logger: Logger;
+  /**
+   * This process's name in the consumer group. Default `<hostname>:<pid>:<random>`. A fixed name
+   * must never be used by two live processes at once.
+   */
+  consumerName?: string;
+  /** Entries pending this long (ms) on another consumer are claimed: it is presumed dead. Default 30000. */
+  claimIdleMs?: number;
+  /** Most entries read per round trip. Default 100. */
+  batchSize?: number;
+  /** Longest wait (ms) of one read for new entries. Default 2000. */
+  blockMs?: number;
+  /** An entry claimed after this many deliveries (each consumer died holding it) is rejected as `TOO_MANY_DELIVERIES`. Default 5. */
+  maxDeliveries?: number;
+  /** Consumers holding nothing and idle this long (ms) are removed from the group. Default 3600000 (1 h). */
+  consumerExpiryMs?: number;
+  /** How often (ms) acknowledged entries are trimmed from the stream. Default 1000. */
+  trimIntervalMs?: number;
+  /** How long (ms) `close()` waits for a batch in progress; it is otherwise left pending, to be claimed. Default 5000. */
+  closeTimeoutMs?: number;
+}
+
+/** Counters since the bridge started. */
+export interface IngressBridgeStats {
+  /** Stream entries handled (acknowledged). */
+  entries: number;
+  /** New close jobs added. */
+  accepted: number;
+  /** Sessions whose close was already pending. */
+  duplicates: number;
+  /** Records written to `<prefix>:ingress:rejected`. */
+  rejected: number;
+  /** Entries claimed from dead consumers. */
+  claimed: number;
+}
+
+interface Batch {
+  entries: StreamEntry[];
+  /** Delivery counts of claimed entries. */
+  deliveries?: Map<string, number>;
+}
+
+export interface IngressBridge {
+  readonly consumerName: string;
+  /** Resolves once the consumer group exists and reading has begun (or on close). */
+  readonly ready: Promise<void>;
+  stats(): IngressBridgeStats;
+  /** Stops reading (a blocked read is cut at once), finishes the batch in hand, and leaves the group. */
+  close(): Promise<void>;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) throw new BbReaperError('INVALID_OPTION', `Expected \`${name}\` to be an integer ≥ ${min}, got \`${String(value)}\``);
+  return v;
+}
+
+/**
+ * Moves entries of `<prefix>:ingress` into the close queue, at least once: entries are read with a
+ * consumer group and acknowledged only after their jobs are added (job ids are deterministic, so
+ * a redelivery is a no-op). Entries of dead consumers are claimed with XAUTOCLAIM; bad entries go
+ * to `<prefix>:ingress:rejected`; the stream is trimmed below its oldest unacknowledged entry.
+ */
+export function startIngressBridge(options: IngressBridgeOptions): IngressBridge {
+  const { connection: redis, logger: parentLogger } = options;
+  const prefix = options.prefix ?? 'bb-reaper';
+  const consumer = options.consumerName ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const claimIdleMs = positiveInt('claimIdleMs', options.claimIdleMs, 30_000);
+  const batchSize = positiveInt('batchSize', options.batchSize, 100);
+  const blockMs = positiveInt('blockMs', options.blockMs, 2000);
+  const maxDeliveries = positiveInt('maxDeliveries', options.maxDeliveries, 5, 2);
+  const consumerExpiryMs = positiveInt('consumerExpiryMs', options.consumerExpiryMs, 3_600_000);
+  const trimIntervalMs = positiveInt('trimIntervalMs', options.trimIntervalMs, 1000);
+  const closeTimeoutMs = positiveInt('closeTimeoutMs', options.closeTimeoutMs, 5000, 0);
+  const claimIntervalMs = Math.max(50, Math.min(5000, Math.floor(claimIdleMs / 2)));
+  const pruneIntervalMs = Math.max(100, Math.min(60_000, Math.floor(consumerExpiryMs / 2)));
+
+  const { ingress: stream, ingressRejected } = keys(prefix);
+  const logger = parentLogger.child({ component: 'ingress', consumer });
+  const queues = createQueues({ connection: redis, prefix });
+  const target = { queue: queues.closeQueue, redis };
+  const reader = redis.duplicate({ connectionName: 'bb-reaper:ingress-read' });
+  reader.on('error', () => {});
+  const counters: IngressBridgeStats = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, claimed: 0 };
+
+  let closing = false;
+  let wake: (() => void) | undefined;
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+
+  /** Enqueues what a batch asks for, then records rejections and acknowledges it atomically. */
+  async function handleBatch(entries: StreamEntry[], deliveries?: Map<string, number>): Promise<void> {
+    const requests: CloseRequest[] = [];
+    const origin = new Map<CloseRequest, [string, string[]]>();
+    const records: string[][] = [];
+    for (const [id, pairs] of entries) {
+      if (pairs === null) continue; // deleted while pending: nothing left to do but acknowledge
+      const delivered = deliveries?.get(id) ?? 0;
+      if (delivered > maxDeliveries) {
+        const reason = `delivered ${delivered} times and every consumer holding it stopped before acknowledging; set aside so it cannot block the stream`;
+        records.push(buildRejectedRecord(id, pairs, { code: 'TOO_MANY_DELIVERIES', reason }));
+        continue;
+      }
+      const parsed = parseIngressEntry(pairs);
+      for (const r of parsed.requests) {
+        requests.push(r);
+        origin.set(r, [id, pairs]);
+      }
+      for (const rejection of parsed.rejections) records.push(buildRejectedRecord(id, pairs, rejection));
+    }
+    let accepted = 0;
+    let duplicates = 0;
+    if (requests.length > 0) {
+      const report = await enqueueCloses(target, requests, { source: 'ingress', collectJobIds: false, maxInvalidReported: requests.length });
+      ({ accepted, duplicates } = report);
+      for (const { input, reason } of report.invalid) {
+        const [id, pairs] = origin.get(input as CloseRequest) ?? ['?', []];
+        records.push(buildRejectedRecord(id, pairs, { code: 'INVALID_SESSION_ID', reason }));
+      }
+    }
+    await rejectAndAck(redis, stream, ingressRejected, records, entries.map(([id]) => id));
+    counters.entries += entries.length;
+    counters.accepted += accepted;
+    counters.duplicates += duplicates;
+    counters.rejected += records.length;
+    logger.info({ entries: entries.length, accepted, duplicates, rejected: records.length }, 'ingress entries enqueued');
+    if (records.length > 0) logger.warn({ rejected: records.length, first: records[0]?.[5] }, `rejected ingress input recorded in ${ingressRejected}`);
+  }
+
+  let claimCursor = '0-0';
+  let nextClaimAt = 0;
+  let nextTrimAt = 0;
+  let nextPruneAt = Date.now() + pruneIntervalMs;
+
+  /** Claims entries of dead consumers (returned for handling), trims the stream and prunes idle consumers when due. */
+  async function maintain(): Promise<Batch | undefined> {
+    const now = Date.now();
+    if (now >= nextTrimAt) {
+      nextTrimAt = now + trimIntervalMs;
+      const removed = await trimAcknowledged(redis, stream);
+      if (removed > 0) logger.debug({ removed }, 'trimmed acknowledged ingress entries');
+    }
+    if (now >= nextPruneAt) {
+      nextPruneAt = now + pruneIntervalMs;
+      const removed = await pruneIdleConsumers(redis, stream, consumerExpiryMs, consumer);
+      if (removed > 0) logger.info({ removed }, 'removed idle ingress consumers');
+    }
+    if (now < nextClaimAt) return undefined;
+    const reply = (await redis.xautoclaim(stream, INGRESS_GROUP, consumer, claimIdleMs, claimCursor, 'COUNT', batchSize)) as [string, StreamEntry[], string[]?];
+    const [cursor, claimed] = reply;
+    claimCursor = cursor;
+    if (cursor === '0-0') nextClaimAt = now + claimIntervalMs;
+    if (claimed.length === 0) return undefined;
+    const deliveries = await readDeliveryCounts(redis, stream, consumer, claimed[0]![0], claimed[claimed.length - 1]![0], batchSize * 2);
+    counters.claimed += claimed.length;
+    logger.info({ claimed: claimed.length }, 'claimed ingress entries left pending by a stopped consumer');
+    return { entries: claimed, deliveries };
+  }
+
+  async function run(): Promise<void> {
+    let groupReady = false;
+    let ownHistory = true; // entries a previous run under the same name left pending
+    // A batch read but not yet acknowledged. When handling fails it is retried from memory (a
+    // re-read would count as another delivery); if this process dies, another bridge claims it.
+    let inHand: Batch | undefined;
+    let failures = 0;
+    while (!closing) {
+      try {
+        if (!groupReady) {
+          await ensureIngressGroup(redis, stream);
+          groupReady = true;
+          logger.info({ stream, group: INGRESS_GROUP }, 'ingress bridge reading');
+          markReady();
+        }
+        if (!inHand) inHand = await maintain();
+        if (!inHand && !closing) {
+          const reply = ownHistory
+            ? await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, '0')
+            : await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
+          const entries = entriesOf(reply);
+          if (ownHistory && entries.length === 0) ownHistory = false;
+          if (entries.length > 0) inHand = { entries };
+        }
+        if (inHand) await handleBatch(inHand.entries, inHand.deliveries);
+        inHand = undefined;
+        failures = 0;
+      } catch (err) {
+        if (closing) break;
+        if (isNoGroupError(err)) groupReady = false;
+        failures++;
+        const delayMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        logger.warn({ err, delayMs, entriesInHand: inHand?.entries.length ?? 0 }, 'ingress bridge step failed; retrying');
+        await pause(delayMs);
+      }
+    }
+  }
+
+  const done = run();
+  let closed: Promise<void> | undefined;
+  return {
+    consumerName: consumer,
+    ready,
+    stats: () => ({ ...counters }),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        wake?.();
+        reader.disconnect();
+        const finished = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), closeTimeoutMs).unref())]);
+        if (!finished) {
+          logger.warn({ closeTimeoutMs }, 'ingress batch still in progress at close; its entries stay pending and another bridge will claim them');
+        } else {
+          await dropConsumerIfIdle(redis, stream, consumer).catch(() => false);
+        }
+        await queues.close().catch(() => {});
+        markReady();
+        logger.info(counters, 'ingress bridge stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { BbReaperError } from '../shared/errors.js';
+import { keys } from '../shared/names.js';
+
+/** Final outcomes written to `<prefix>:results`. */
+export const RESULT_OUTCOMES = ['closed', 'already_gone', 'verified', 'dead_lettered'] as const;
+export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
+
+/** One final outcome, as the worker reports it. */
+export interface ResultEntry {
+  /** The close job's id (`close-<urlencoded session id>`). */
+  jobId: string;
+  /** The job's creation time (`job.timestamp`, ms epoch); with `jobId` it names one run of one job. */
+  jobTimestamp: number;
+  sessionId: string;
+  /** The caller's correlation id, when the close request carried one. */
+  requestId?: string;
+  outcome: ResultOutcome;
+  /** The session's status from the API, e.g. `COMPLETED`. */
+  status?: string;
+  /** HTTP status of the last answer. */
+  httpStatus?: number;
+  /** Error code of the final failure (`REJECTED`, `TRANSIENT`, ...), for `dead_lettered`. */
+  errorCode?: string;
+  /** Attempts made, 1-based. */
+  attempts: number;
+  /** ms epoch. */
+  finishedAt: number;
+}
+
+/** One entry read back from `<prefix>:results`. */
+export interface ResultRecord extends Omit<ResultEntry, 'jobTimestamp'> {
+  /** The stream entry id (`<ms>-<seq>`). */
+  id: string;
+}
+
+export interface ResultsWriterOptions {
+  redis: Redis;
+  /** Key prefix. Default `bb-reaper`. */
+  prefix?: string;
+  /** Approximate cap of the stream, in entries (XADD MAXLEN ~). Default 100000. */
+  maxLen?: number;
+  /** How long (seconds) a written (jobId, jobTimestamp) is remembered so a re-run is not written twice. Default 3600. */
+  dedupeTtlSeconds?: number;
+}
+
+export interface ResultsWriter {
+  /** Appends one outcome, unless this run of this job was already written. Returns the entry id, or null for a repeat. */
+  append(entry: ResultEntry): Promise<string | null>;
+}
+
+export const DEFAULT_RESULTS_MAX_LEN = 100_000;
+export const DEFAULT_RESULTS_DEDUPE_TTL_SECONDS = 3600;
+
+/** SET NX guard + capped XADD in one atomic step: a job re-run after a crash appears once. */
+const APPEND_SCRIPT = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return false
+`;
+const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
+
+/** The key that remembers one written (jobId, jobTimestamp). */
+export function resultDedupeKey(prefix: string, jobId: string, jobTimestamp: number): string {
+  return `${keys(prefix).results}:seen:${jobId}:${jobTimestamp}`;
+}
+
+/**
+ * The stream fields of one outcome (snake_case, all strings; optional ones only when known):
+ * `session_id`, `request_id`, `job_id`, `outcome`, `status`, `http_status`, `error_code`,
+ * `attempts`, `finished_at`.
+ */
+export function toResultFields(e: ResultEntry): string[] {
+  const out = ['session_id', e.sessionId];
+  if (e.requestId !== undefined) out.push('request_id', e.requestId);
+  out.push('job_id', e.jobId, 'outcome', e.outcome);
+  if (e.status !== undefined) out.push('status', e.status);
+  if (e.httpStatus !== undefined) out.push('http_status', String(e.httpStatus));
+  if (e.errorCode !== undefined) out.push('error_code', e.errorCode);
+  out.push('attempts', String(e.attempts), 'finished_at', String(e.finishedAt));
+  return out;
+}
+
+function checkEntry(e: ResultEntry): void {
+  const bad = (field: string, value: unknown, expected: string) =>
+    new BbReaperError('INVALID_RESULT', `Expected result \`${field}\` to be ${expected}, got \`${String(value)}\``);
+  if (!RESULT_OUTCOMES.includes(e.outcome)) throw bad('outcome', e.outcome, `one of ${RESULT_OUTCOMES.join(', ')}`);
+  if (typeof e.jobId !== 'string' || e.jobId.length === 0) throw bad('jobId', e.jobId, 'a non-empty string');
+  if (!Number.isFinite(e.jobTimestamp)) throw bad('jobTimestamp', e.jobTimestamp, 'a number (ms epoch)');
+}
+
+/** Writes final outcomes to `<prefix>:results`, each (jobId, jobTimestamp) once. */
+export function createResultsWriter({ redis, prefix = 'bb-reaper', maxLen = DEFAULT_RESULTS_MAX_LEN, dedupeTtlSeconds = DEFAULT_RESULTS_DEDUPE_TTL_SECONDS }: ResultsWriterOptions): ResultsWriter {
+  for (const [name, v] of [['maxLen', maxLen], ['dedupeTtlSeconds', dedupeTtlSeconds]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new BbReaperError('INVALID_OPTION', `Expected \`${name}\` to be an integer ≥ 1, got \`${String(v)}\``);
+  }
+  const stream = keys(prefix).results;
+  return {
+    async append(entry) {
+      checkEntry(entry);
+      const args = [stream, resultDedupeKey(prefix, entry.jobId, entry.jobTimestamp), String(dedupeTtlSeconds), String(maxLen), ...toResultFields(entry)];
+      let id: unknown;
+      try {
+        id = await redis.evalsha(APPEND_SHA, 2, ...args);
+      } catch (err) {
+        if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+        id = await redis.eval(APPEND_SCRIPT, 2, ...args);
+      }
+      return typeof id === 'string' ? id : null;
+    },
+  };
+}
+
+const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+
+/** Turns one stream entry of `<prefix>:results` back into a typed record. */
+export function parseResultFields(id: string, pairs: readonly string[]): ResultRecord {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) f.set(pairs[i] as string, pairs[i + 1] as string);
+  const optional = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+  return {
+    id,
+    jobId: f.get('job_id') ?? '',
+    sessionId: f.get('session_id') ?? '',
+    ...optional('requestId', f.get('request_id')),
+    outcome: (f.get('outcome') ?? '') as ResultOutcome,
+    ...optional('status', f.get('status')),
+    ...optional('httpStatus', num(f.get('http_status'))),
+    ...optional('errorCode', f.get('error_code')),
+    attempts: num(f.get('attempts')) ?? 0,
+    finishedAt: num(f.get('finished_at')) ?? 0,
+  };
+}
+
+export interface ReadResultsOptions {
+  redis: Redis;
+  /** Key prefix. Default `bb-reaper`. */
+  prefix?: string;
+  /** First entry id (inclusive; `(id` for exclusive). Default `-` (the oldest kept). */
+  start?: string;
+  /** Last entry id (inclusive). Default `+`. */
+  end?: string;
+  /** Most entries returned. Default 1000. */
+  count?: number;
+}
+
+/** Reads kept outcomes from `<prefix>:results`, oldest first. */
+export async function readResults({ redis, prefix = 'bb-reaper', start = '-', end = '+', count = 1000 }: ReadResultsOptions): Promise<ResultRecord[]> {
+  const rows = await redis.xrange(keys(prefix).results, start, end, 'COUNT', count);
+  return rows.map(([id, pairs]) => parseResultFields(id, pairs));
+}
