@@ -16,8 +16,12 @@ export interface CloseJobData {
   enqueuedAt: number;
   /** Where it came from: `library`, `cli`, `ingress`, `sweep`, `redrive`, ... */
   source?: string;
-  /** Attempt history carried across re-drives. */
+  /** Attempt history, kept across re-drives. */
   history?: AttemptRecord[];
+  /** Entries of `history` from before the last re-drive: attempts are counted after them. */
+  attemptsOffset?: number;
+  /** Times this close was re-driven from the dead-letter queue. */
+  redriveCount?: number;
 }
 
 /** One attempt at a close, as kept in the dead-letter provenance. */
@@ -58,4 +62,8 @@ export interface DeadLetterData {
   /** The server's message, or the error's. */
   message: string;
   history: AttemptRecord[];
+  /** ms epoch when the dead letter was parked in the failed state of the DLQ (set by the DLQ processor). */
+  parkedAt?: number;
+  /** Number of times this close was re-driven before. */
+  redriveCount?: number;
 }

@@ -1,0 +1,152 @@
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../browserbase/index.js';
+import type { AttemptRecord, CloseJobData, CloseJobResult } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { backoffDelayMs, rateLimitPauseMs } from './backoff.js';
+import { attemptsThisLife, parseCloseJobData, withAttempt } from './job-data.js';
+import { LimiterStoppedError, type GlobalLimiter } from './limiter.js';
+import type { WorkerEvents } from './events.js';
+import type { MetricsSink, ResultsSink } from './sinks.js';
+
+export interface CloseProcessorDeps {
+  client: BrowserbaseClient;
+  limiter: GlobalLimiter;
+  logger: Logger;
+  events: WorkerEvents;
+  metrics?: MetricsSink;
+  results?: ResultsSink;
+  /** Pauses fetching for every worker of the queue (BullMQ's queue-wide rate limit), ms. */
+  pauseQueue: (ms: number) => Promise<void>;
+  /** Attempts before dead-lettering (transient errors only). */
+  attempts: number;
+  /** Base delay of the exponential backoff (ms). */
+  backoffMs: number;
+  /** Cap of one backoff delay (ms). */
+  backoffMaxMs: number;
+  /** Confirm each close by polling GET until the session is terminal. */
+  verify: boolean;
+  random?: () => number;
+}
+
+/** Why a close stopped for good; carried to the dead letter through the job's history. */
+class FinalFailure extends UnrecoverableError {
+  constructor(readonly record: AttemptRecord) {
+    super(`${record.code}${record.httpStatus !== undefined ? ` (HTTP ${record.httpStatus})` : ''}: ${record.message ?? 'failed'}`);
+    this.name = 'FinalFailure';
+  }
+}
+
+/** Not sent because every worker is paused after a 429: the job goes back to wait. */
+class PausedSignal extends Error {
+  constructor(readonly until: number) {
+    super('paused after a 429');
+  }
+}
+
+/**
+ * The close job processor, a plain function of its dependencies:
+ * - waits for a global limiter slot, then sends the close;
+ * - 2xx / 404 -> done (`closed`, `already_gone`, `verified`);
+ * - 429 -> every worker pauses for the server's delay and the shared rate drops; the job goes
+ *   back to wait without using an attempt;
+ * - transient (5xx, 408, 409, socket, timeout) -> retried later with backoff, up to `attempts`;
+ * - rejected (400/401/403/422), invalid id or data -> dead-lettered at once.
+ */
+export function createCloseProcessor(deps: CloseProcessorDeps) {
+  const { client, limiter, logger, events, metrics, results } = deps;
+  return async function processClose(job: Job<CloseJobData>, token?: string, signal?: AbortSignal): Promise<CloseJobResult> {
+    const data = parseCloseJobData(job.data);
+    const attempt = attemptsThisLife(data) + 1;
+    const log = logger.child({ jobId: job.id, sessionId: data.sessionId, attempt });
+    const started = Date.now();
+    let result: CloseResult;
+    try {
+      const paused = limiter.pausedUntil();
+      if (paused) throw new PausedSignal(paused);
+      result = await limiter.schedule(async () => {
+        const p = limiter.pausedUntil();
+        if (p) throw new PausedSignal(p);
+        const t0 = Date.now();
+        try {
+          const r = await client.closeSession(data.sessionId, {
+            verify: deps.verify,
+            ...(signal ? { signal } : {}),
+            ...(data.projectId !== undefined ? { projectId: data.projectId } : {}),
+          });
+          metrics?.apiResponse(r.httpStatus, Date.now() - t0);
+          limiter.reportOk();
+          return r;
+        } catch (err) {
+          metrics?.apiResponse(err instanceof BrowserbaseError && err.statusCode !== undefined ? err.statusCode : 'error', Date.now() - t0);
+          throw err;
+        }
+      });
+    } catch (err) {
+      return handleFailure(err, job, data, attempt, token, log, started);
+    }
+    const finishedAt = Date.now();
+    const out: CloseJobResult = { id: result.id, status: result.status, outcome: result.outcome, httpStatus: result.httpStatus, attempts: attempt, finishedAt };
+    await results?.append({
+      jobId: String(job.id),
+      jobTimestamp: job.timestamp,
+      sessionId: data.sessionId,
+      ...(data.requestId !== undefined ? { requestId: data.requestId } : {}),
+      outcome: result.outcome,
+      status: String(result.status),
+      httpStatus: result.httpStatus,
+      attempts: attempt,
+      finishedAt,
+    });
+    metrics?.closeOutcome(result.outcome);
+    log.info({ code: 'OK', outcome: result.outcome, status: result.status, httpStatus: result.httpStatus, durationMs: finishedAt - started }, 'session closed');
+    events.emit('closed', { ...out, sessionId: data.sessionId, jobId: String(job.id), ...(data.requestId !== undefined ? { requestId: data.requestId } : {}) });
+    return out;
+  };
+
+  async function handleFailure(err: unknown, job: Job<CloseJobData>, data: CloseJobData, attempt: number, token: string | undefined, log: Logger, started: number): Promise<never> {
+    const durationMs = Date.now() - started;
+    if (err instanceof PausedSignal || (err instanceof BrowserbaseError && err.code === 'RATE_LIMITED')) {
+      let until = err instanceof PausedSignal ? err.until : 0;
+      if (err instanceof BrowserbaseError) {
+        const pause = rateLimitPauseMs(err.retryAfterMs);
+        metrics?.rateLimited(err.retryAfterMs);
+        const state = await limiter.report429(pause);
+        until = state.pausedUntil;
+        log.warn({ code: err.code, httpStatus: 429, retryAfterMs: err.retryAfterMs, pauseMs: pause, effectiveRate: round(state.effectiveRate), durationMs }, 'rate limited: pausing every worker');
+        events.emit('rate-limited', { retryAfterMs: pause, effectiveRate: state.effectiveRate });
+      }
+      await deps.pauseQueue(Math.max(50, until - Date.now()));
+      // Back to wait without using an attempt (a 429 never dead-letters a job).
+      if (token) await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (err instanceof LimiterStoppedError || (err instanceof BrowserbaseError && err.code === 'ABORTED')) {
+      // Shutting down: not sent (or cancelled); back to the queue at once, no attempt used.
+      if (token) await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    const record: AttemptRecord = {
+      attempt,
+      at: Date.now(),
+      code: err instanceof BrowserbaseError ? err.code : 'TRANSIENT',
+      ...(err instanceof BrowserbaseError && err.statusCode !== undefined ? { httpStatus: err.statusCode } : {}),
+      message: err instanceof BrowserbaseError ? (err.serverMessage ?? err.message) : err instanceof Error ? err.message : String(err),
+    };
+    const retryable = !(err instanceof BrowserbaseError) || err.code === 'TRANSIENT';
+    const fields = { code: record.code, httpStatus: record.httpStatus, durationMs, err: record.message };
+    if (retryable && attempt < deps.attempts) {
+      const delayMs = backoffDelayMs(attempt, deps.backoffMs, deps.backoffMaxMs, deps.random);
+      await job.updateData(withAttempt(data, record));
+      if (token) await job.moveToDelayed(Date.now() + delayMs, token);
+      metrics?.retry(record.code);
+      log.warn({ ...fields, delayMs }, 'close failed; will retry');
+      events.emit('retrying', { sessionId: data.sessionId, attempt, code: record.code, delayMs });
+      throw new DelayedError();
+    }
+    await job.updateData(withAttempt(data, record));
+    log.error({ ...fields, attempts: attempt }, retryable ? 'close failed on its last attempt' : 'close rejected');
+    throw new FinalFailure(record);
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;

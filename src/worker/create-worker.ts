@@ -1,0 +1,168 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { BrowserbaseClient } from '../browserbase/index.js';
+import type { Config } from '../config/index.js';
+import type { CloseJobData, CloseJobResult } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { CLOSE_QUEUE } from '../shared/names.js';
+import { createQueues, type Queues } from '../shared/queues.js';
+import { createRedis } from '../shared/redis.js';
+import { DEFAULT_BACKOFF_MAX_MS } from './backoff.js';
+import { createCloseProcessor } from './close-processor.js';
+import { moveFailedToDeadLetter, moveToDeadLetter, startDeadLetterProcessor } from './dead-letter.js';
+import { WorkerEvents } from './events.js';
+import { startHeartbeat } from './heartbeat.js';
+import { createGlobalLimiter, type GlobalLimiter } from './limiter.js';
+import type { MetricsSink, ResultsSink } from './sinks.js';
+
+export interface CloseWorkerOptions {
+  config: Pick<Config, 'redisUrl' | 'prefix' | 'rate' | 'concurrency' | 'attempts' | 'backoffMs'>;
+  client: BrowserbaseClient;
+  logger: Logger;
+  /** An ioredis connection to use (kept open on close); default: one opened from `redisUrl`. */
+  connection?: Redis;
+  metrics?: MetricsSink & { close?(): Promise<void> };
+  results?: ResultsSink;
+  /** Confirm each close by polling GET until terminal. Default false. */
+  verify?: boolean;
+  /** Jobs this process holds at once (most wait for a limiter slot). Default from rate and concurrency. */
+  prefetch?: number;
+  /** Cap of one backoff delay (ms). Default 60 000. */
+  backoffMaxMs?: number;
+  /** BullMQ lock duration (ms); a killed worker's jobs return after about this long. Default 30 000. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for (ms). Default 15 000. */
+  stalledIntervalMs?: number;
+  /** How often failed jobs left behind by a crash are moved to the DLQ (ms). Default 30 000. */
+  deadLetterSweepMs?: number;
+  /** Run the dead-letter queue processor in this process too. Default true. */
+  deadLetterProcessor?: boolean;
+}
+
+export interface CloseWorker {
+  readonly events: WorkerEvents;
+  readonly worker: Worker<CloseJobData, CloseJobResult>;
+  readonly limiter: GlobalLimiter;
+  readonly queues: Queues;
+  /**
+   * Stops: no new jobs are fetched, jobs still waiting for a limiter slot go back to the queue
+   * unsent, and in-flight closes finish. `force: true` cancels in-flight requests too (they go
+   * back to the queue).
+   */
+  close(opts?: { force?: boolean }): Promise<void>;
+}
+
+/** How many jobs one process holds: enough to keep the limiter busy, bounded. */
+export function defaultPrefetch(rate: number, concurrency: number): number {
+  return Math.min(1000, Math.max(10, concurrency * 2, Math.ceil(rate / 2)));
+}
+
+/**
+ * Wires a close worker: BullMQ worker -> global limiter -> Browserbase client, with backoff
+ * retries, the dead-letter move (and its crash backstop), the DLQ processor, and a heartbeat.
+ */
+export async function createCloseWorker(opts: CloseWorkerOptions): Promise<CloseWorker> {
+  const { config, client, logger } = opts;
+  const connection = opts.connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
+  const ownsConnection = opts.connection === undefined;
+  const queues = createQueues({ connection, prefix: config.prefix });
+  const events = new WorkerEvents();
+  const limiter = await createGlobalLimiter({ connection, prefix: config.prefix, rate: config.rate, concurrency: config.concurrency, logger });
+  let worker: Worker<CloseJobData, CloseJobResult> | undefined;
+  const processor = createCloseProcessor({
+    client,
+    limiter,
+    logger,
+    events,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.results ? { results: opts.results } : {}),
+    pauseQueue: (ms) => queues.closeQueue.rateLimit(ms),
+    attempts: config.attempts,
+    backoffMs: config.backoffMs,
+    backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
+    verify: opts.verify ?? false,
+  });
+  worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
+    connection,
+    prefix: config.prefix,
+    concurrency: opts.prefetch ?? defaultPrefetch(config.rate, config.concurrency),
+    // BullMQ checks the queue-wide pause set by `rateLimit()` only when a limiter is configured;
+    // this one never binds (the global limiter does the real pacing).
+    limiter: { max: 1_000_000, duration: 1000 },
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 15_000,
+    // A close is idempotent: a job whose worker died is simply retried, several times if need be.
+    maxStalledCount: 10,
+    removeOnComplete: { age: 24 * 3600, count: 200_000 },
+    removeOnFail: { count: 1_000_000 },
+    autorun: false,
+  });
+
+  const deadLetter = async (job: Parameters<typeof moveToDeadLetter>[1]) => {
+    const letter = await moveToDeadLetter(queues, job);
+    if (letter) await recordDeadLetter(letter, job.timestamp);
+  };
+  const recordDeadLetter = async (letter: NonNullable<Awaited<ReturnType<typeof moveToDeadLetter>>>, jobTimestamp: number) => {
+    await opts.results?.append({
+      jobId: letter.sourceJobId,
+      jobTimestamp,
+      sessionId: letter.sessionId,
+      ...(letter.requestId !== undefined ? { requestId: letter.requestId } : {}),
+      outcome: 'dead_lettered',
+      ...(letter.httpStatus !== undefined ? { httpStatus: letter.httpStatus } : {}),
+      errorCode: letter.errorCode,
+      attempts: letter.attemptsMade,
+      finishedAt: letter.deadLetteredAt,
+    });
+    opts.metrics?.closeOutcome('dead_lettered');
+    logger.warn({ jobId: letter.sourceJobId, sessionId: letter.sessionId, code: letter.errorCode, httpStatus: letter.httpStatus, attempts: letter.attemptsMade }, 'close dead-lettered');
+    events.emit('dead-lettered', letter);
+  };
+  worker.on('failed', (job) => {
+    if (!job) return;
+    deadLetter(job).catch((err: Error) => logger.warn({ jobId: job.id, err: err.message }, 'dead-letter move failed; the backstop sweep will retry it'));
+  });
+  worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died?); it will be retried'));
+
+  const sweepFailed = async () => {
+    const moved = await moveFailedToDeadLetter(queues);
+    for (const letter of moved) await recordDeadLetter(letter, letter.enqueuedAt);
+  };
+  const sweepTimer = setInterval(() => void sweepFailed().catch(() => {}), opts.deadLetterSweepMs ?? 30_000);
+  sweepTimer.unref();
+  await sweepFailed().catch((err: Error) => logger.warn({ err: err.message }, 'initial dead-letter sweep failed'));
+
+  const dlqProcessor = opts.deadLetterProcessor === false ? undefined : startDeadLetterProcessor({ connection, prefix: config.prefix, logger, queues });
+  const heartbeat = startHeartbeat(connection, config.prefix);
+  void worker.run().catch((err: Error) => logger.error({ err: err.message }, 'worker stopped unexpectedly'));
+  logger.info({ rate: config.rate, concurrency: config.concurrency, attempts: config.attempts, prefix: config.prefix }, 'close worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    events,
+    worker,
+    limiter,
+    queues,
+    close({ force = false } = {}) {
+      if (closing && !force) return closing;
+      const w = worker;
+      closing = (async () => {
+        clearInterval(sweepTimer);
+        logger.info({ queued: limiter.queued() }, 'stopping: no new jobs; returning unsent jobs to the queue; finishing in-flight closes');
+        const done = w.close(force);
+        if (force) w.cancelAllJobs('shutdown forced');
+        await limiter.stop();
+        await done;
+        await dlqProcessor?.close();
+        await heartbeat.stop();
+        await limiter.close();
+        await opts.metrics?.close?.();
+        await queues.close();
+        if (ownsConnection) await connection.quit().catch(() => connection.disconnect());
+        logger.info('worker stopped');
+      })();
+      return closing;
+    },
+  };
+}

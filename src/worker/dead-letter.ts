@@ -1,0 +1,210 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CloseJobData, DeadLetterData } from '../shared/jobs.js';
+import { CLOSE_JOB_NAME, CLOSE_QUEUE, DEAD_LETTER_JOB_NAME, DEAD_LETTER_QUEUE } from '../shared/names.js';
+import type { Queues } from '../shared/queues.js';
+import type { Logger } from '../shared/logger.js';
+
+type DlqQueues = Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
+
+/** Builds a dead letter from a close job that failed for good. */
+export function buildDeadLetter(job: Job<CloseJobData>, now = Date.now()): DeadLetterData {
+  const data = (job.data ?? {}) as Partial<CloseJobData>;
+  const history = Array.isArray(data.history) ? data.history : [];
+  const last = history[history.length - 1];
+  return {
+    sourceQueue: CLOSE_QUEUE,
+    sourceJobId: String(job.id),
+    sessionId: typeof data.sessionId === 'string' ? data.sessionId : String(data.sessionId),
+    ...(data.projectId !== undefined ? { projectId: data.projectId } : {}),
+    ...(data.requestId !== undefined ? { requestId: data.requestId } : {}),
+    enqueuedAt: typeof data.enqueuedAt === 'number' ? data.enqueuedAt : job.timestamp,
+    deadLetteredAt: now,
+    attemptsMade: history.length - (data.attemptsOffset ?? 0),
+    errorCode: last?.code ?? codeOf(job.failedReason),
+    ...(last?.httpStatus !== undefined ? { httpStatus: last.httpStatus } : {}),
+    message: last?.message ?? job.failedReason ?? 'unknown failure',
+    history,
+    ...(data.redriveCount !== undefined ? { redriveCount: data.redriveCount } : {}),
+  };
+}
+
+function codeOf(reason: string | undefined): string {
+  if (!reason) return 'UNKNOWN';
+  if (/stalled/i.test(reason)) return 'STALLED';
+  const m = /^([A-Z_]{3,})\b/.exec(reason);
+  return m?.[1] ?? 'UNKNOWN';
+}
+
+/** One readable line: what Bull Board shows as the failure reason of a dead letter. */
+export function describeDeadLetter(d: DeadLetterData): string {
+  const http = d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : '';
+  const attempts = `${d.attemptsMade} attempt${d.attemptsMade === 1 ? '' : 's'}`;
+  return `${d.errorCode}${http}: ${d.message} — session ${d.sessionId}, ${attempts}, enqueued ${new Date(d.enqueuedAt).toISOString()}, dead-lettered ${new Date(d.deadLetteredAt).toISOString()}`;
+}
+
+/**
+ * Moves a close job that failed for good to the dead-letter queue, then removes it from the close
+ * queue. Idempotent (the dead letter's id is the close job's id), so it is safe to repeat after a
+ * crash at any point: the backstop sweep (`moveFailedToDeadLetter`) finds what was left behind.
+ * Returns the dead letter, or undefined when the job was no longer in the failed state.
+ */
+export async function moveToDeadLetter(queues: DlqQueues, job: Job<CloseJobData>): Promise<DeadLetterData | undefined> {
+  const state = await job.getState();
+  if (state !== 'failed') return undefined;
+  const letter = buildDeadLetter(job);
+  await queues.deadLetterQueue.add(DEAD_LETTER_JOB_NAME, letter, { jobId: String(job.id) });
+  await job.remove();
+  return letter;
+}
+
+/** Backstop: moves every close job still in the failed state to the DLQ. Returns the letters moved. */
+export async function moveFailedToDeadLetter(queues: DlqQueues, pageSize = 500): Promise<DeadLetterData[]> {
+  const moved: DeadLetterData[] = [];
+  for (;;) {
+    const failed = await queues.closeQueue.getFailed(0, pageSize - 1);
+    if (failed.length === 0) return moved;
+    let progress = 0;
+    for (const job of failed) {
+      if (!job) continue;
+      try {
+        const letter = await moveToDeadLetter(queues, job);
+        if (letter) {
+          moved.push(letter);
+          progress++;
+        }
+      } catch {
+        // locked or removed concurrently by another worker: it will be seen next round
+      }
+    }
+    if (progress === 0) return moved;
+  }
+}
+
+export interface DeadLetterEntry {
+  id: string;
+  state: string;
+  data: DeadLetterData;
+  failedReason?: string;
+}
+
+/** Dead letters, newest first (all states: parked letters are `failed`, fresh ones `waiting`). */
+export async function listDeadLetters(queues: DlqQueues, { start = 0, end = 99 }: { start?: number; end?: number } = {}): Promise<DeadLetterEntry[]> {
+  const jobs = await queues.deadLetterQueue.getJobs(['failed', 'waiting', 'active', 'delayed', 'prioritized'], start, end, false);
+  const entries: DeadLetterEntry[] = [];
+  for (const job of jobs) {
+    if (!job?.id) continue;
+    entries.push({ id: job.id, state: await job.getState(), data: job.data, ...(job.failedReason ? { failedReason: job.failedReason } : {}) });
+  }
+  return entries;
+}
+
+/** Puts one dead letter's close back on the close queue with fresh attempts (history kept). */
+async function requeueClose(queues: DlqQueues, d: DeadLetterData): Promise<void> {
+  const history = Array.isArray(d.history) ? d.history : [];
+  const data: CloseJobData = {
+    sessionId: d.sessionId,
+    enqueuedAt: d.enqueuedAt,
+    source: 'redrive',
+    history,
+    attemptsOffset: history.length,
+    redriveCount: (d.redriveCount ?? 0) + 1,
+    ...(d.projectId !== undefined ? { projectId: d.projectId } : {}),
+    ...(d.requestId !== undefined ? { requestId: d.requestId } : {}),
+  };
+  await queues.closeQueue.add(CLOSE_JOB_NAME, data, { jobId: d.sourceJobId });
+}
+
+/**
+ * Re-drives dead letters directly (no worker needed): each close goes back on the close queue
+ * with fresh attempts, then its dead letter is removed. A crash in between leaves both, and the
+ * close is pending: nothing is lost.
+ */
+export async function redriveDeadLetters(queues: DlqQueues, { ids, all = false }: { ids?: string[]; all?: boolean }): Promise<{ redriven: string[]; missing: string[] }> {
+  const redriven: string[] = [];
+  const missing: string[] = [];
+  const redriveJob = async (job: Job<DeadLetterData>) => {
+    await requeueClose(queues, job.data);
+    await job.remove();
+    redriven.push(String(job.id));
+  };
+  if (all) {
+    for (;;) {
+      const page = await queues.deadLetterQueue.getJobs(['failed', 'waiting', 'delayed', 'prioritized'], 0, 499, true);
+      const before = redriven.length;
+      for (const job of page) {
+        if (!job) continue;
+        try {
+          await redriveJob(job);
+        } catch {
+          // locked by the DLQ processor right now (being parked): the next page retries it
+        }
+      }
+      if (page.length === 0 || redriven.length === before) break;
+    }
+    return { redriven, missing };
+  }
+  for (const id of ids ?? []) {
+    const job = await queues.deadLetterQueue.getJob(id);
+    if (!job) {
+      missing.push(id);
+      continue;
+    }
+    await redriveJob(job);
+  }
+  return { redriven, missing };
+}
+
+/** Deletes every dead letter. Returns how many. */
+export async function purgeDeadLetters(queues: DlqQueues): Promise<number> {
+  let n = 0;
+  for (const state of ['failed', 'wait', 'delayed', 'completed', 'prioritized'] as const) {
+    for (;;) {
+      const removed = await queues.deadLetterQueue.clean(0, 1000, state);
+      n += removed.length;
+      if (removed.length === 0) break;
+    }
+  }
+  return n;
+}
+
+export interface DeadLetterProcessorOptions {
+  connection: Redis;
+  prefix: string;
+  logger: Logger;
+  queues: DlqQueues;
+}
+
+/**
+ * The dead-letter queue's processor (runs in every worker and UI process):
+ * - a new dead letter is *parked*: it fails at once with a readable reason and one log line per
+ *   attempt, so it sits in the DLQ's failed list where Bull Board shows it with a Retry button;
+ * - a parked letter that comes back (an operator pressed Retry, or `job.retry()`) is re-driven:
+ *   its close goes back on the close queue with fresh attempts and the letter completes and is
+ *   removed.
+ */
+export function startDeadLetterProcessor({ connection, prefix, logger, queues }: DeadLetterProcessorOptions): { worker: Worker<DeadLetterData>; close(): Promise<void> } {
+  const worker = new Worker<DeadLetterData>(
+    DEAD_LETTER_QUEUE,
+    async (job) => {
+      const d = job.data;
+      if (d.parkedAt === undefined) {
+        const history = Array.isArray(d.history) ? d.history : [];
+        for (const a of history) {
+          await job.log(`attempt ${a.attempt} at ${new Date(a.at).toISOString()}: ${a.code}${a.httpStatus !== undefined ? ` HTTP ${a.httpStatus}` : ''}${a.message ? ` — ${a.message}` : ''}`);
+        }
+        await job.updateData({ ...d, parkedAt: Date.now() });
+        throw new UnrecoverableError(describeDeadLetter(d));
+      }
+      await requeueClose(queues, d);
+      logger.info({ jobId: job.id, sessionId: d.sessionId }, 'dead letter re-driven');
+      return { redrivenAt: Date.now() };
+    },
+    { connection, prefix, concurrency: 4, removeOnComplete: { count: 0 }, removeOnFail: { count: 1_000_000 } },
+  );
+  worker.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter processor error'));
+  return {
+    worker,
+    close: () => worker.close(),
+  };
+}

@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import { keys } from '../shared/names.js';
+
+/** The global limiter's state, shared by every worker through Redis. */
+export interface LimiterState {
+  /** `BB_REAPER_RATE` of the most recently started worker (requests/s). */
+  configuredRate: number;
+  /** The rate workers hold now (requests/s): lowered after 429s, recovered gradually. */
+  effectiveRate: number;
+  /** `BB_REAPER_CONCURRENCY` (requests in flight, all workers together). */
+  concurrency: number;
+  /** ms epoch until which every worker holds off after a 429; 0 when not paused. */
+  pausedUntil: number;
+  /** ms epoch of the last 429 seen by any worker; 0 if none. */
+  last429At: number;
+  /** Highest sustainable rate estimated at the last 429 (requests/s); 0 if unknown. */
+  ceiling: number;
+  /** 429s seen by all workers since the state was created. */
+  rateLimitedTotal: number;
+}
+
+export function limiterKeys(prefix: string) {
+  const base = keys(prefix).limiter;
+  return { state: `${base}:state`, ok: `${base}:ok`, bottleneckId: `${base}:bn` };
+}
+
+const num = (v: string | undefined) => (v === undefined || v === '' ? 0 : Number(v));
+
+export function parseLimiterState(h: Record<string, string>): LimiterState {
+  return {
+    configuredRate: num(h.configuredRate),
+    effectiveRate: num(h.effectiveRate),
+    concurrency: num(h.concurrency),
+    pausedUntil: num(h.pausedUntil),
+    last429At: num(h.last429At),
+    ceiling: num(h.ceiling),
+    rateLimitedTotal: num(h.rateLimitedTotal),
+  };
+}
+
+/** Reads the limiter state (for the UI, `stats` and tests); undefined when no worker ever ran. */
+export async function readLimiterState(redis: Redis, prefix: string): Promise<LimiterState | undefined> {
+  const h = await redis.hgetall(limiterKeys(prefix).state);
+  if (Object.keys(h).length === 0) return undefined;
+  return parseLimiterState(h);
+}

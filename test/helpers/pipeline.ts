@@ -1,0 +1,54 @@
+import { createBrowserbaseClient, type BrowserbaseClient } from '../../src/browserbase/index.js';
+import { resolveConfig, type Config } from '../../src/config/index.js';
+import { createProducer, type Producer } from '../../src/producer/index.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.js';
+import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from '../../src/worker/index.js';
+import { testRedisUrl, track, uniquePrefix } from './context.js';
+
+export const SIM_KEY = 'sim-key';
+
+/** A quiet logger for tests (LOG_LEVEL=debug shows everything on stderr). */
+export const testLogger = () => createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', destination: 2, pretty: false });
+
+export interface PipelineFixture {
+  prefix: string;
+  config: Config;
+  sim: SimulatorHandle;
+  producer: Producer;
+  client: BrowserbaseClient;
+  startWorker(extra?: Partial<CloseWorkerOptions> & { config?: Partial<Config> }): Promise<CloseWorker>;
+}
+
+/** Simulator + producer + a way to start workers, all tracked for the leak check. */
+export async function startPipeline({ sim: simOpts = {}, config: configOver = {}, redisUrl = testRedisUrl() }: { sim?: SimulatorOptions; config?: Partial<Config>; redisUrl?: string } = {}): Promise<PipelineFixture> {
+  const prefix = uniquePrefix('pipe');
+  const sim = track(await startSimulator({ apiKeys: [SIM_KEY], ...simOpts }), 'simulator');
+  const config: Config = {
+    ...resolveConfig({ env: { REDIS_URL: redisUrl, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: sim.url, BB_REAPER_PREFIX: prefix } }),
+    ...configOver,
+  };
+  const producer = track(createProducer({ redisUrl, prefix }), 'producer');
+  const client = track(createBrowserbaseClient({ apiKey: SIM_KEY, baseUrl: sim.url, headersTimeoutMs: 5000, bodyTimeoutMs: 5000 }), 'client');
+  return {
+    prefix,
+    config,
+    sim,
+    producer,
+    client,
+    async startWorker(extra = {}) {
+      const { config: c, ...rest } = extra;
+      return track(await createCloseWorker({ config: { ...config, ...c }, client, logger: testLogger(), ...rest }), 'close worker');
+    },
+  };
+}
+
+/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { getQueueStats } from '../../src/shared/queues.js';
+import { startPipeline, waitFor } from '../helpers/pipeline.js';
+
+describe('close pipeline', () => {
+  it('closes thousands of sessions enqueued as arrays, each exactly once', async () => {
+    const p = await startPipeline({ config: { rate: 500, concurrency: 50 } });
+    const ids = p.sim.createSessions(3000);
+    const half = ids.length / 2;
+    const r1 = await p.producer.closeSessions(ids.slice(0, half));
+    const r2 = await p.producer.closeSessions([...ids.slice(half), ...ids.slice(0, 10)]);
+    expect(r1).toMatchObject({ accepted: half, duplicates: 0, invalidCount: 0 });
+    expect(r2).toMatchObject({ accepted: half, duplicates: 10, invalidCount: 0 });
+    const worker = await p.startWorker();
+    let closed = 0;
+    worker.events.on('closed', () => closed++);
+    await waitFor('all sessions COMPLETED', () => (p.sim.stats().sessions.COMPLETED ?? 0) === ids.length);
+    await waitFor('all jobs completed', async () => (await getQueueStats(p.producer.queues)).completed === ids.length);
+    const stats = p.sim.stats();
+    expect(stats.closes.released).toBe(ids.length);
+    expect(stats.closes.releasedMoreThanOnce).toBe(0);
+    expect(closed).toBe(ids.length);
+    expect(await getQueueStats(p.producer.queues)).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0, dead: 0 });
+    await worker.close();
+    await p.producer.close();
+    await p.client.close();
+    await p.sim.close();
+  });
+});
