@@ -7,6 +7,9 @@ type Register = (program: Command) => void;
 
 const commands: Array<() => Promise<{ register: Register }>> = [
   // one line per command file, e.g. () => import('./close.js'),
+  () => import('./close.js'),
+  () => import('./simulator.js'),
+  () => import('./worker.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -5,8 +5,9 @@ import { limiterKeys, parseLimiterState, type LimiterState } from './limiter-sta
  * Adaptive rate control shared by all workers, as atomic Lua scripts on one Redis hash:
  * - `init`: a starting worker records the configured rate and concurrency;
  * - `on429`: any worker that sees a 429 pauses everyone until the server's delay has passed and
- *   (at most once per cool-down) lowers the effective rate to the lower of 70 % of it and 95 % of
- *   the success rate actually observed in the last seconds — the server's real limit;
+ *   (at most once per cool-down) lowers the effective rate to 95 % of the success rate actually
+ *   observed in the last seconds — what the server really admits — or to 70 % when nothing
+ *   succeeded lately;
  * - `tick`: once a second (globally), after 2 s without a 429, the rate climbs back: quickly up to
  *   95 % of the estimated ceiling, then slowly (2 %/s) beyond it, never above the configured rate.
  * Successful requests are counted per second in a second hash so the estimate sees all workers.
@@ -43,7 +44,7 @@ if now - lastDec >= math.max(1000, retryAfter + 500) then
   local est = 0
   for s = sec - 3, sec - 1 do est = math.max(est, n(redis.call('HGET', okKey, tostring(s)))) end
   local target = eff * 0.7
-  if est > 0 and est * 0.95 < target then target = est * 0.95 end
+  if est > 0 then target = math.min(eff, est * 0.95) end
   if target < minRate then target = minRate end
   local ceiling = est
   if ceiling <= 0 then ceiling = eff end

@@ -1,0 +1,53 @@
+import { createBrowserbaseClient } from '../browserbase/index.js';
+import type { Config } from '../config/index.js';
+import { createMetricsRecorder } from '../metrics/index.js';
+import { startIngressBridge } from '../producer/ingress-bridge.js';
+import { createResultsWriter } from '../results/index.js';
+import type { Logger } from '../shared/logger.js';
+import { createRedis } from '../shared/redis.js';
+import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from './create-worker.js';
+
+export interface WorkerServiceOptions {
+  /** Needs `apiKey`. */
+  config: Config;
+  logger: Logger;
+  /** Confirm each close by polling GET. Default false. */
+  verify?: boolean;
+  /** Run the ingress bridge (Redis stream -> close queue) in this process. Default true. */
+  ingress?: boolean;
+  /** Extra options for the close worker (tests and benchmarks). */
+  worker?: Partial<Omit<CloseWorkerOptions, 'config' | 'client' | 'logger'>>;
+}
+
+export interface WorkerService {
+  readonly closeWorker: CloseWorker;
+  close(opts?: { force?: boolean }): Promise<void>;
+}
+
+/**
+ * Everything `bb-reaper worker` runs in one process: the close worker (with metrics and the
+ * results stream), the dead-letter processor, and the ingress bridge.
+ */
+export async function startWorkerService({ config, logger, verify = false, ingress = true, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
+  if (!config.apiKey) throw new Error('startWorkerService needs config.apiKey');
+  const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
+  const client = createBrowserbaseClient({ apiKey: config.apiKey, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
+  const results = createResultsWriter({ redis: connection, prefix: config.prefix });
+  const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, ...extra });
+  const bridge = ingress ? startIngressBridge({ connection, prefix: config.prefix, logger }) : undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    closeWorker,
+    close({ force = false } = {}) {
+      if (closing && !force) return closing;
+      closing = (async () => {
+        await bridge?.close();
+        await closeWorker.close({ force });
+        await client.close();
+        await connection.quit().catch(() => connection.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
