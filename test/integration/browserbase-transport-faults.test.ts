@@ -47,11 +47,12 @@ describe('timeouts', () => {
   });
 
   it('a listener whose accept queue is full -> TRANSIENT connect timeout', async () => {
-    // A real process that listens with backlog 1 and then never accepts: once two handshakes fill
-    // the queue, the kernel drops further SYNs and connecting hangs.
+    // A real process that listens with backlog 1 and then blocks its event loop (Atomics.wait, no
+    // CPU) so it never accepts: once two handshakes fill the queue, the kernel drops further SYNs
+    // and connecting hangs.
     const child = spawn(
       process.execPath,
-      ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);const end=Date.now()+120000;while(Date.now()<end){}})"],
+      ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,120000)})"],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const fillers: Socket[] = [];
