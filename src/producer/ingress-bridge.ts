@@ -40,7 +40,7 @@ export interface IngressBridgeOptions {
   claimIdleMs?: number;
   /** Most entries read per round trip. Default 100. */
   batchSize?: number;
-  /** Longest wait (ms) of one read for new entries. Default 2000. */
+  /** Longest wait (ms) of one read for new entries (shorter when a claim or trim pass is due sooner). Default 2000. */
   blockMs?: number;
   /** An entry claimed after this many deliveries (each consumer died holding it) is rejected as `TOO_MANY_DELIVERIES`. Default 5. */
   maxDeliveries?: number;
@@ -64,6 +64,10 @@ export interface IngressBridgeStats {
   rejected: number;
   /** Entries claimed from dead consumers. */
   claimed: number;
+  /** Trim passes run. */
+  trimPasses: number;
+  /** Entries removed by trimming. */
+  trimmed: number;
 }
 
 interface Batch {
@@ -113,7 +117,7 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
   const target = { queue: queues.closeQueue, redis };
   const reader = redis.duplicate({ connectionName: 'bb-reaper:ingress-read' });
   reader.on('error', () => {});
-  const counters: IngressBridgeStats = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, claimed: 0 };
+  const counters: IngressBridgeStats = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, claimed: 0, trimPasses: 0, trimmed: 0 };
 
   let closing = false;
   let wake: (() => void) | undefined;
@@ -178,6 +182,8 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
     if (now >= nextTrimAt) {
       nextTrimAt = now + trimIntervalMs;
       const removed = await trimAcknowledged(redis, stream);
+      counters.trimPasses++;
+      counters.trimmed += removed;
       if (removed > 0) logger.debug({ removed }, 'trimmed acknowledged ingress entries');
     }
     if (now >= nextPruneAt) {
@@ -214,9 +220,11 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
         }
         if (!inHand) inHand = await maintain();
         if (!inHand && !closing) {
+          // Block no longer than until the next claim or trim is due, so both keep their schedule.
+          const waitMs = Math.max(1, Math.min(blockMs, Math.min(nextClaimAt, nextTrimAt) - Date.now()));
           const reply = ownHistory
             ? await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, '0')
-            : await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, '>');
+            : await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', waitMs, 'STREAMS', stream, '>');
           const entries = entriesOf(reply);
           if (ownHistory && entries.length === 0) ownHistory = false;
           if (entries.length > 0) inHand = { entries };
