@@ -10,6 +10,8 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import('./close.js'),
   () => import('./simulator.js'),
   () => import('./worker.js'),
+  () => import('./ingress.js'),
+  () => import('./ui.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {

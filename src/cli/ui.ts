@@ -1,0 +1,74 @@
+import { Option, type Command } from 'commander';
+import { BbReaperError } from '../shared/errors.js';
+import { createUiServer, type UiServer } from '../ui/index.js';
+import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './common.js';
+import { EXIT } from './exit-codes.js';
+
+/** How long the first signal waits for in-flight requests and re-drives before forcing exit (ms). */
+export const DEFAULT_UI_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('ui')
+    .description('Serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...).')
+    .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_UI_SHUTDOWN_TIMEOUT_MS)));
+  addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'logLevel']);
+  cmd.addHelpText(
+    'after',
+    '\nBinds to 127.0.0.1 by default; binding beyond loopback needs BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD.\n' +
+      'Prints the URL on stdout. Stops in two stages: the first SIGTERM/SIGINT stops listening and finishes\n' +
+      'in-flight requests; a second signal or the timeout forces exit.',
+  );
+  cmd.action(
+    action(async (opts: Record<string, unknown>) => {
+      const config = loadConfig(opts);
+      const timeoutMs = Number(opts.shutdownTimeout);
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+        throw new CliError(`Expected \`--shutdown-timeout\` to be an integer ≥ 0 (ms), got \`${String(opts.shutdownTimeout)}\``, EXIT.USAGE);
+      }
+      const logger = cliLogger(config);
+      let server: UiServer;
+      try {
+        server = createUiServer({ config, logger });
+      } catch (err) {
+        if (err instanceof BbReaperError && err.code === 'UI_UNSAFE_BIND') throw new CliError(err.message, EXIT.USAGE);
+        throw err;
+      }
+      try {
+        process.stdout.write(`${await server.listen()}/ui\n`);
+      } catch (err) {
+        await server.close().catch(() => {});
+        throw err;
+      }
+      return new Promise<number>((resolve) => {
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals++;
+          if (signals > 1) {
+            logger.warn({ signal }, 'second signal: forcing exit');
+            process.exit(EXIT.FAILURE);
+          }
+          logger.info({ signal, timeoutMs }, 'shutting down gracefully (send the signal again to force)');
+          const timer = setTimeout(() => {
+            logger.warn({ timeoutMs }, 'graceful shutdown timed out; forcing exit');
+            process.exit(EXIT.FAILURE);
+          }, timeoutMs);
+          timer.unref();
+          server.close().then(
+            () => {
+              clearTimeout(timer);
+              logger.info('ui stopped');
+              resolve(EXIT.OK);
+            },
+            (err: Error) => {
+              logger.error({ err: err.message }, 'shutdown failed');
+              resolve(EXIT.FAILURE);
+            },
+          );
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+    }),
+  );
+}

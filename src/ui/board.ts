@@ -1,0 +1,85 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { BeforeHook } from '@bull-board/api/typings/app';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { DEAD_LETTER_QUEUE } from '../shared/names.js';
+import type { Queues } from '../shared/queues.js';
+import { formatCloseData, formatCloseName, formatCloseResult, formatDeadLetterData, formatDeadLetterName } from './job-format.js';
+
+type BoardServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
+
+/** Where Bull Board is served. */
+export const BOARD_PATH = '/ui';
+
+/**
+ * Writes Bull Board may make on the dead-letter queue: re-drive (Retry one / Retry all failed),
+ * discard (Clean one / Clean all failed) and pause/resume. Everything else — adding jobs, editing
+ * data, emptying, obliterating — is refused, so a dead letter keeps its provenance.
+ */
+const DLQ_WRITES = new Set([
+  'put /api/queues/:queueName/:jobId/retry',
+  'put /api/queues/:queueName/retry/:queueStatus',
+  'put /api/queues/:queueName/:jobId/clean',
+  'put /api/queues/:queueName/clean/:queueStatus',
+  'put /api/queues/:queueName/pause',
+  'put /api/queues/:queueName/resume',
+  'put /api/queues/pause',
+  'put /api/queues/resume',
+]);
+
+/** Refuses every Bull Board write outside {@link DLQ_WRITES} (the close queue is read-only anyway). */
+export const guardBoardWrites: BeforeHook = ({ method, route, request }) => {
+  if (method === 'get') return { allow: true };
+  const queueName = (request.params as Record<string, string | undefined> | undefined)?.queueName;
+  const onDlqOrAll = queueName === undefined || queueName === DEAD_LETTER_QUEUE;
+  if (onDlqOrAll && DLQ_WRITES.has(`${method} ${route}`)) {
+    const status = (request.params as Record<string, string | undefined>).queueStatus;
+    if (status === undefined || status === 'failed') return { allow: true };
+  }
+  return { allow: false, status: 403, message: `bb-reaper does not allow \`${method.toUpperCase()} ${route}\` on queue \`${queueName ?? '*'}\`: it could lose closes` };
+};
+
+/**
+ * Mounts Bull Board at `/ui` with the close queue (read-only: nothing in the UI can drop a
+ * pending close) and the dead-letter queue (Retry re-drives through the DLQ processor).
+ */
+export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>): Promise<void> {
+  const close = new BullMQAdapter(queues.closeQueue, {
+    readOnlyMode: true,
+    displayName: 'close',
+    description: 'Pending closes. Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.',
+  });
+  close.setFormatter('name', formatCloseName);
+  close.setFormatter('data', formatCloseData);
+  close.setFormatter('returnValue', formatCloseResult);
+
+  const dead = new BullMQAdapter(queues.deadLetterQueue, {
+    allowRetries: true,
+    displayName: 'dead-letter',
+    description: 'Closes that failed for good, with the reason. Fix the cause, then Retry (or Retry all) to re-drive them with fresh attempts; Clean discards them.',
+  });
+  dead.setFormatter('name', formatDeadLetterName);
+  dead.setFormatter('data', formatDeadLetterData);
+
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: [close, dead],
+    // @bull-board/fastify 9.10.1 pins its own copy of @bull-board/api (9.10.1, root has 9.10.2):
+    // the runtime contract is the same, only the two copies' private typings differ.
+    serverAdapter: serverAdapter as unknown as BoardServerAdapter,
+    options: {
+      handlerHooks: { before: guardBoardWrites },
+      uiConfig: {
+        boardTitle: `bb-reaper · ${queues.prefix}`,
+        hideDocsLink: true,
+        miscLinks: [
+          { text: 'Metrics', url: '/metrics' },
+          { text: 'Stats', url: '/api/stats' },
+        ],
+      },
+    },
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
+}

@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { renderMetrics } from '../metrics/exposition.js';
+import { getQueueStats, type Queues } from '../shared/queues.js';
+import { listDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../worker/dead-letter.js';
+import { gatherOpsSnapshot, toMetricsSnapshot } from './ops-snapshot.js';
+
+/** Most dead letters one `GET /api/dlq` returns. */
+export const MAX_DLQ_PAGE = 1000;
+/** Most ids one `POST /api/dlq/redrive` accepts. */
+export const MAX_REDRIVE_IDS = 10_000;
+
+const index = (name: string) =>
+  z.coerce
+    .number({ error: `expected \`${name}\` to be an integer ≥ 0` })
+    .int({ error: `expected \`${name}\` to be an integer ≥ 0` })
+    .min(0, { error: `expected \`${name}\` to be an integer ≥ 0` });
+
+const dlqQuery = z
+  .object({ start: index('start').default(0), end: index('end').optional() })
+  .transform(({ start, end }) => ({ start, end: end ?? start + 99 }))
+  .refine(({ start, end }) => end >= start && end - start < MAX_DLQ_PAGE, {
+    error: `expected \`start\` ≤ \`end\` and at most ${MAX_DLQ_PAGE} dead letters per page`,
+  });
+
+const redriveBody = z
+  .strictObject(
+    {
+      ids: z
+        .array(z.string({ error: 'expected `ids` to hold job id strings' }).min(1, { error: 'expected `ids` to hold non-empty strings' }).max(1024), {
+          error: 'expected `ids` to be an array of job ids',
+        })
+        .min(1, { error: 'expected `ids` to hold at least one job id' })
+        .max(MAX_REDRIVE_IDS, { error: `expected at most ${MAX_REDRIVE_IDS} ids per request` })
+        .optional(),
+      all: z.boolean({ error: 'expected `all` to be true or false' }).optional(),
+    },
+    { error: 'expected a JSON object `{"ids": [...]}` or `{"all": true}`' },
+  )
+  .refine((b) => (b.ids !== undefined) !== (b.all === true), { error: 'expected exactly one of `ids` (a list of job ids) or `"all": true`' });
+
+function badRequest(reply: FastifyReply, error: z.ZodError) {
+  const message = error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  return reply.code(400).send({ error: 'INVALID_REQUEST', message });
+}
+
+export interface OpsRoutesOptions {
+  redis: Redis;
+  queues: Queues;
+  heartbeatMaxAgeMs: number;
+}
+
+/**
+ * `/metrics` (Prometheus text) and the JSON ops API the CLI and scripts use:
+ * `GET /api/stats`, `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`.
+ */
+export function registerOpsRoutes(app: FastifyInstance, { redis, queues, heartbeatMaxAgeMs }: OpsRoutesOptions): void {
+  const snapshot = () => gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs });
+
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await renderMetrics(toMetricsSnapshot(await snapshot()));
+    return reply.type(contentType).send(body);
+  });
+
+  app.get('/api/stats', async () => snapshot());
+
+  app.get('/api/dlq', async (request, reply) => {
+    const parsed = dlqQuery.safeParse(request.query ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    const { start, end } = parsed.data;
+    const [items, stats] = await Promise.all([listDeadLetters(queues, { start, end }), getQueueStats(queues)]);
+    return { start, end, total: stats.dead, items };
+  });
+
+  app.post('/api/dlq/redrive', async (request, reply) => {
+    const parsed = redriveBody.safeParse(request.body ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    const { ids, all } = parsed.data;
+    const result = await redriveDeadLetters(queues, all ? { all: true } : { ids: ids ?? [] });
+    request.log.info({ redriven: result.redriven.length, missing: result.missing.length }, 'dead letters re-driven through the ops API');
+    return result;
+  });
+
+  app.post('/api/dlq/purge', async (request) => {
+    const purged = await purgeDeadLetters(queues);
+    request.log.warn({ purged }, 'dead letters purged through the ops API');
+    return { purged };
+  });
+}

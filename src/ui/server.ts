@@ -1,0 +1,108 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
+import type { Config } from '../config/index.js';
+import { BbReaperError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { createQueues } from '../shared/queues.js';
+import { createRedis, type Redis } from '../shared/redis.js';
+import { startDeadLetterProcessor } from '../worker/dead-letter.js';
+import { assertSafeBind, createAuthHook, type UiCredentials } from './auth.js';
+import { BOARD_PATH, mountBoard } from './board.js';
+import { createCrossSiteHook } from './cross-site.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { DEFAULT_HEARTBEAT_MAX_AGE_MS } from './ops-snapshot.js';
+import { registerOpsRoutes } from './ops-routes.js';
+
+export interface UiServerOptions {
+  /** `redisUrl`, `prefix`, `uiHost`, `uiPort` (0 = a free port), `uiUser` / `uiPassword`. No API key: the UI needs none. */
+  config: Pick<Config, 'redisUrl' | 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword'>;
+  /** An ioredis connection to use for everything (the caller keeps owning it). Default: the server opens its own. */
+  connection?: Redis;
+  logger: Logger;
+  /** A worker counts as alive (for `/readyz` and `bb_reaper_workers`) when its heartbeat is at most this old, ms. Default 30 000. */
+  heartbeatMaxAgeMs?: number;
+}
+
+export interface UiServer {
+  /** `http://host:port`, once `listen()` resolved. */
+  readonly url: string;
+  /** Starts the DLQ processor and listens; resolves with the URL. */
+  listen(): Promise<string>;
+  /** Stops listening (in-flight requests finish), stops the DLQ processor, closes what it opened. */
+  close(): Promise<void>;
+}
+
+/** Headers on every answer: no framing (a one-click re-drive must not be clickjacked), no sniffing. */
+const SECURITY_HEADERS = {
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+} as const;
+
+/**
+ * The operator's HTTP server: Bull Board at `/ui`, `/metrics`, `/healthz`, `/readyz` and the ops
+ * API under `/api/`. Throws `UI_UNSAFE_BIND` at once when asked to bind beyond loopback without
+ * credentials. It also runs the dead-letter processor, which re-drives letters retried in the UI.
+ */
+export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = DEFAULT_HEARTBEAT_MAX_AGE_MS }: UiServerOptions): UiServer {
+  const credentials: UiCredentials | undefined =
+    config.uiUser !== undefined && config.uiPassword !== undefined ? { user: config.uiUser, password: config.uiPassword } : undefined;
+  assertSafeBind(config.uiHost, credentials);
+
+  const log = logger.child({ component: 'ui' });
+  const redis = connection ?? createRedis(config.redisUrl, { role: 'producer', name: 'bb-reaper:ui' });
+  // The DLQ processor is a BullMQ worker: it needs a connection that waits out Redis restarts.
+  const workerRedis = connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:ui-dlq' });
+  const queues = createQueues({ connection: redis, prefix: config.prefix });
+
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
+  if (credentials) app.addHook('onRequest', createAuthHook(credentials));
+  app.addHook('onRequest', createCrossSiteHook({ checkHost: !credentials }));
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    return payload;
+  });
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err: err.message, url: request.url }, 'request failed');
+    return reply.code(status).send({ error: err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'), message: err.message });
+  });
+
+  app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
+  registerHealthRoutes(app, { redis, prefix: config.prefix, heartbeatMaxAgeMs });
+  registerOpsRoutes(app, { redis, queues, heartbeatMaxAgeMs });
+  const boardReady = mountBoard(app, queues);
+
+  let url: string | undefined;
+  let processor: { close(): Promise<void> } | undefined;
+  let closing: Promise<void> | undefined;
+
+  return {
+    get url() {
+      if (url === undefined) throw new BbReaperError('UI_NOT_LISTENING', 'The UI server has no URL before `listen()` resolved');
+      return url;
+    },
+    async listen() {
+      await boardReady;
+      processor = startDeadLetterProcessor({ connection: workerRedis, prefix: config.prefix, logger: log, queues });
+      await app.listen({ host: config.uiHost, port: config.uiPort });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.uiPort;
+      const host = config.uiHost.includes(':') && !config.uiHost.startsWith('[') ? `[${config.uiHost}]` : config.uiHost;
+      url = `http://${host}:${port}`;
+      log.info({ url, auth: credentials ? 'basic/bearer' : 'none (loopback only)' }, 'ui listening');
+      return url;
+    },
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await processor?.close();
+        await queues.close();
+        if (!connection) {
+          await Promise.all([redis.quit().catch(() => redis.disconnect()), workerRedis.quit().catch(() => workerRedis.disconnect())]);
+        }
+      })();
+      return closing;
+    },
+  };
+}
