@@ -41,16 +41,21 @@ export class TokenBuckets {
 
   /**
    * Changes rate and burst (default burst: `max(1, rate)`). Buckets keep their tokens, capped at
-   * the new size, so a change never hands out a free burst.
+   * the new size, so a change never hands out a free burst; turning a limit on starts them full.
    */
   configure(rate: number, burst?: number): void {
+    const now = this.now();
+    // a limit that was off starts with full buckets; otherwise refill at the old rate, then cap
+    if (this.rate <= 0) this.buckets.clear();
+    for (const b of this.buckets.values()) this.refill(b, now);
     this.rate = rate;
     this.burst = burst ?? Math.max(1, rate);
-    const now = this.now();
-    for (const b of this.buckets.values()) {
-      b.tokens = Math.min(this.burst, b.tokens);
-      b.at = now;
-    }
+    for (const b of this.buckets.values()) b.tokens = Math.min(this.burst, b.tokens);
+  }
+
+  private refill(b: Bucket, now: number): void {
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) * this.rate) / 1000);
+    b.at = now;
   }
 
   /** Takes one token from the key's bucket. */
@@ -61,10 +66,7 @@ export class TokenBuckets {
     if (!b) {
       b = { tokens: this.burst, at: now };
       this.buckets.set(key, b);
-    } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) * this.rate) / 1000);
-      b.at = now;
-    }
+    } else this.refill(b, now);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return { ok: true, remaining: Math.floor(b.tokens) };

@@ -1,0 +1,172 @@
+import type { Command } from 'commander';
+import {
+  MAX_SEED_COUNT,
+  resolveSimulatorOptions,
+  SimulatorInputError,
+  startSimulator,
+  type SimulatorOptions,
+} from '../simulator/index.js';
+import { action, CliError } from './common.js';
+import { EXIT } from './exit-codes.js';
+
+interface SimulatorFlags {
+  port: string;
+  host: string;
+  projectId?: string;
+  rate?: string;
+  burst?: string;
+  apiKey?: string[];
+  concurrencyLimit?: string;
+  releaseDelayMs?: string;
+  errorRate?: string;
+  resetRate?: string;
+  hangRate?: string;
+  latencyMs?: string;
+  closeFinished?: string;
+  sessions?: string;
+  json?: boolean;
+}
+
+/** Option field (as `resolveSimulatorOptions` names it) -> the flag that sets it. */
+const FLAG_OF: Record<string, string> = {
+  port: '--port',
+  host: '--host',
+  projectId: '--project-id',
+  rate: '--rate',
+  burst: '--burst',
+  apiKeys: '--api-key',
+  concurrencyLimit: '--concurrency-limit',
+  releaseDelayMs: '--release-delay-ms',
+  'faults.errorRate': '--error-rate',
+  'faults.resetRate': '--reset-rate',
+  'faults.hangRate': '--hang-rate',
+  'faults.latencyMs': '--latency-ms',
+  'faults.closeFinished': '--close-finished',
+};
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export function register(program: Command): void {
+  program
+    .command('simulator')
+    .description('Run the Browserbase API simulator (a stand-in for api.browserbase.com) until SIGINT/SIGTERM')
+    .option('--port <port>', 'TCP port (0 = any free port)', '4010')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--project-id <id>', 'project the API keys belong to (default sim-project)')
+    .option('--rate <n>', 'token-bucket refill, requests per second per API key (0 = no limit; default 0)')
+    .option('--burst <n>', 'token-bucket size (default max(1, rate))')
+    .option('--api-key <key>', 'accepted X-BB-API-Key; repeat for several (default sim-key)', collect)
+    .option('--concurrency-limit <n>', "plan's concurrent browsers: Create answers 429 beyond it (default 25)")
+    .option('--release-delay-ms <ms>', 'how long a released session still reads RUNNING (default 100)')
+    .option('--error-rate <p>', 'probability 0..1 of a 500/502/503 answer (default 0)')
+    .option('--reset-rate <p>', 'probability 0..1 of resetting the connection without answer (default 0)')
+    .option('--hang-rate <p>', 'probability 0..1 of never answering (default 0)')
+    .option('--latency-ms <min,max>', 'uniform delay before answering, ms, e.g. 5,50 (default 0)')
+    .option('--close-finished <code>', 'answer to closing an already-ended session: 200, 409 or 400 (default 200)')
+    .option('--sessions <n>', `RUNNING sessions to create at start, 0..${MAX_SEED_COUNT} (default 0)`)
+    .option('--json', 'print the start line as JSON')
+    .action(action(async (flags: SimulatorFlags) => runSimulator(flags)));
+}
+
+async function runSimulator(flags: SimulatorFlags): Promise<number> {
+  const { options, sessions } = toOptions(flags);
+  const sim = await startSimulator(options).catch((err: unknown) => {
+    if (err instanceof SimulatorInputError) throw usageError(err);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot listen on ${options.host}:${options.port}: ${code ?? (err as Error).message}`, EXIT.FAILURE);
+  });
+  if (sessions > 0) sim.createSessions(sessions);
+  const rate = options.rate ?? 0;
+  if (flags.json) {
+    const summary = {
+      url: sim.url,
+      port: sim.port,
+      host: options.host,
+      projectId: options.projectId ?? 'sim-project',
+      apiKeys: options.apiKeys?.length ?? 1,
+      rate,
+      burst: options.burst ?? Math.max(1, rate),
+      sessions,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const limit = rate > 0 ? `${rate} req/s per key` : 'no rate limit';
+    process.stdout.write(`Browserbase simulator listening on ${sim.url} (${limit}, ${sessions} sessions seeded)\n`);
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      resolve(s);
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+  const force = () => {
+    process.stderr.write('bb-reaper: second signal, exiting now\n');
+    process.exit(EXIT.FAILURE);
+  };
+  process.once('SIGINT', force).once('SIGTERM', force);
+  const total = sim.stats().requests.total;
+  await sim.close();
+  process.removeListener('SIGINT', force).removeListener('SIGTERM', force);
+  process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
+  return EXIT.OK;
+}
+
+/** Turns the flags into simulator options; a flag that is not even a number is reported here. */
+function toOptions(flags: SimulatorFlags): { options: SimulatorOptions; sessions: number } {
+  const problems: string[] = [];
+  const num = (flag: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = raw.trim() === '' ? Number.NaN : Number(raw);
+    if (Number.isFinite(n)) return n;
+    problems.push(`\`${flag}\`: expected a number, got \`${raw}\``);
+    return undefined;
+  };
+  let latencyMs: [number, number] | undefined;
+  if (flags.latencyMs !== undefined) {
+    const parts = flags.latencyMs.split(',');
+    const values = parts.map((p) => (p.trim() === '' ? Number.NaN : Number(p)));
+    if (parts.length > 2 || values.some((v) => !Number.isFinite(v))) {
+      problems.push(`\`--latency-ms\`: expected <min,max> or <ms> in ms, e.g. 5,50, got \`${flags.latencyMs}\``);
+    } else latencyMs = [values[0] ?? 0, values[1] ?? values[0] ?? 0];
+  }
+  const sessions = num('--sessions', flags.sessions) ?? 0;
+  if (!(Number.isInteger(sessions) && sessions >= 0 && sessions <= MAX_SEED_COUNT)) {
+    problems.push(`\`--sessions\`: expected an integer from 0 to ${MAX_SEED_COUNT}, got \`${flags.sessions}\``);
+  }
+  const faults: SimulatorOptions['faults'] = {
+    errorRate: num('--error-rate', flags.errorRate),
+    resetRate: num('--reset-rate', flags.resetRate),
+    hangRate: num('--hang-rate', flags.hangRate),
+    latencyMs,
+    closeFinished: flags.closeFinished as '200' | '409' | '400' | undefined,
+  };
+  const options: SimulatorOptions = {
+    port: num('--port', flags.port),
+    host: flags.host,
+    projectId: flags.projectId,
+    apiKeys: flags.apiKey,
+    rate: num('--rate', flags.rate),
+    burst: num('--burst', flags.burst),
+    concurrencyLimit: num('--concurrency-limit', flags.concurrencyLimit),
+    releaseDelayMs: num('--release-delay-ms', flags.releaseDelayMs),
+    faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
+  };
+  try {
+    resolveSimulatorOptions(options);
+  } catch (err) {
+    if (!(err instanceof SimulatorInputError)) throw err;
+    problems.push(...flagProblems(err));
+  }
+  if (problems.length > 0) throw new CliError(`invalid simulator flags: ${problems.join('; ')}`, EXIT.USAGE);
+  return { options, sessions };
+}
+
+function flagProblems(err: SimulatorInputError): string[] {
+  return err.issues.map((i) => `\`${FLAG_OF[i.field.replace(/\.\d+$/, '')] ?? i.field}\`: ${i.message}`);
+}
+
+function usageError(err: SimulatorInputError): CliError {
+  return new CliError(`invalid simulator flags: ${flagProblems(err).join('; ')}`, EXIT.USAGE);
+}
