@@ -7,6 +7,10 @@ type Register = (program: Command) => void;
 
 const commands: Array<() => Promise<{ register: Register }>> = [
   // one line per command file, e.g. () => import('./close.js'),
+  () => import('./stats.js'),
+  () => import('./sessions.js'),
+  () => import('./sweep.js'),
+  () => import('./dlq.js'),
   () => import('./close.js'),
   () => import('./simulator.js'),
   () => import('./worker.js'),

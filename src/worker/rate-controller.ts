@@ -9,9 +9,13 @@ import { limiterKeys, parseLimiterState, type LimiterState } from './limiter-sta
  *   observed in the last seconds — what the server really admits — or to 70 % when nothing
  *   succeeded lately;
  * - `tick`: once a second (globally), after 2 s without a 429, the rate climbs back: quickly up to
- *   95 % of the estimated ceiling, then slowly (2 %/s) beyond it, never above the configured rate.
+ *   95 % of the estimated ceiling, then slowly (3 %/s), never above the configured rate nor, for
+ *   a minute, above 97 % of the last rate that drew a 429 (so a steady state draws no 429s).
  * Successful requests are counted per second in a second hash so the estimate sees all workers.
  */
+/** How long a rate that drew a 429 stays the ceiling of recovery (ms). */
+export const BAD_MEMORY_MS = 60_000;
+
 const COMMON = `
 local state, okKey = KEYS[1], KEYS[2]
 local function n(v) return tonumber(v) or 0 end
@@ -46,9 +50,14 @@ if now - lastDec >= math.max(1000, retryAfter + 500) then
   local target = eff * 0.7
   if est > 0 then target = math.min(eff, est * 0.95) end
   if target < minRate then target = minRate end
-  local ceiling = est
-  if ceiling <= 0 then ceiling = eff end
-  redis.call('HSET', state, 'effectiveRate', target, 'lastDecreaseAt', now, 'ceiling', ceiling, 'ceilingAt', now)
+  -- the rate that just failed: recovery stays below it for a while
+  local bad = eff
+  local oldBad = n(redis.call('HGET', state, 'bad'))
+  if oldBad > 0 and now - n(redis.call('HGET', state, 'badAt')) < ${BAD_MEMORY_MS} and oldBad < bad then bad = oldBad end
+  -- where fast recovery may climb back to: the admitted rate, or half the failed rate when the
+  -- estimate is distorted by pauses
+  local ceiling = math.max(est, eff * 0.5)
+  redis.call('HSET', state, 'effectiveRate', target, 'lastDecreaseAt', now, 'ceiling', ceiling, 'ceilingAt', now, 'bad', bad, 'badAt', now)
 end
 return snapshot()
 `;
@@ -62,18 +71,22 @@ local configured = n(redis.call('HGET', state, 'configuredRate'))
 local eff = n(redis.call('HGET', state, 'effectiveRate'))
 local last429 = n(redis.call('HGET', state, 'last429At'))
 local lastInc = n(redis.call('HGET', state, 'lastIncreaseAt'))
-if eff < configured and now - last429 >= 2000 and now - lastInc >= 1000 then
+local cap = configured
+if now - n(redis.call('HGET', state, 'badAt')) < ${BAD_MEMORY_MS} then
+  cap = math.min(cap, n(redis.call('HGET', state, 'bad')) * 0.97)
+end
+if eff < cap and now - last429 >= 2000 and now - lastInc >= 1000 then
   local ceiling = n(redis.call('HGET', state, 'ceiling'))
-  if now - n(redis.call('HGET', state, 'ceilingAt')) > 120000 then ceiling = 0 end
+  if now - n(redis.call('HGET', state, 'ceilingAt')) > ${BAD_MEMORY_MS} then ceiling = 0 end
   local nextRate
   if ceiling > 0 and eff < ceiling * 0.95 then
     nextRate = math.min(ceiling * 0.95, eff + math.max(0.5, ceiling * 0.15))
   elseif ceiling > 0 then
-    nextRate = eff + math.max(0.2, eff * 0.02)
+    nextRate = eff + math.max(0.2, eff * 0.03)
   else
     nextRate = eff + math.max(1, eff * 0.25)
   end
-  if nextRate > configured then nextRate = configured end
+  if nextRate > cap then nextRate = cap end
   redis.call('HSET', state, 'effectiveRate', nextRate, 'lastIncreaseAt', now)
 end
 return snapshot()
