@@ -7,11 +7,11 @@ type Register = (program: Command) => void;
 
 const commands: Array<() => Promise<{ register: Register }>> = [
   // one line per command file, e.g. () => import('./close.js'),
-  () => import('./stats.js'),
-  () => import('./sessions.js'),
-  () => import('./sweep.js'),
-  () => import('./dlq.js'),
   () => import('./close.js'),
+  () => import('./dlq.js'),
+  () => import('./sweep.js'),
+  () => import('./sessions.js'),
+  () => import('./stats.js'),
   () => import('./simulator.js'),
   () => import('./worker.js'),
   () => import('./ingress.js'),

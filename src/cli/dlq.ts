@@ -1,0 +1,169 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { closeJobId } from '../shared/names.js';
+import { createQueues, type Queues } from '../shared/queues.js';
+import type { Redis } from '../shared/redis.js';
+import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterEntry } from '../worker/dead-letter.js';
+import { followCloses, printWaitReport, warnIfNoWorker, EXIT_INTERRUPTED } from './close.js';
+import { action, addConfigOptions, CliError, loadConfig } from './common.js';
+import { closeRedis, connectRedis } from './connect.js';
+import { EXIT } from './exit-codes.js';
+import { formatTable, truncate } from './table.js';
+
+/** Largest `--limit` of `dlq list`. */
+export const MAX_LIST_LIMIT = 10_000;
+
+/** One dead letter as `dlq list --json` prints it. */
+export interface DeadLetterRow {
+  id: string;
+  state: string;
+  sessionId: string;
+  code: string;
+  httpStatus: number | null;
+  message: string;
+  attempts: number;
+  deadLetteredAt: string;
+}
+
+export function toRow(e: DeadLetterEntry): DeadLetterRow {
+  const d = e.data;
+  return {
+    id: e.id,
+    state: e.state,
+    sessionId: d.sessionId,
+    code: d.errorCode,
+    httpStatus: d.httpStatus ?? null,
+    message: d.message,
+    attempts: d.attemptsMade,
+    deadLetteredAt: new Date(d.deadLetteredAt).toISOString(),
+  };
+}
+
+async function withQueues<T>(opts: Record<string, unknown>, fn: (q: Queues, redis: Redis, prefix: string) => Promise<T>): Promise<T> {
+  const config = loadConfig(opts);
+  const redis = await connectRedis(config, 'cli-dlq');
+  const queues = createQueues({ connection: redis, prefix: config.prefix });
+  try {
+    return await fn(queues, redis, config.prefix);
+  } finally {
+    await queues.close();
+    await closeRedis(redis);
+  }
+}
+
+export function register(program: Command): void {
+  const dlq = program
+    .command('dlq')
+    .summary('inspect, re-drive and purge dead letters')
+    .description('Inspect, re-drive and purge dead letters: closes that failed for good, with their provenance (error code, HTTP status, message, attempts).');
+
+  const list = dlq
+    .command('list')
+    .description('List dead letters, newest first.')
+    .option('--limit <n>', `how many to show (1-${MAX_LIST_LIMIT})`, '100')
+    .option('--offset <n>', 'skip this many first', '0')
+    .option('--json', 'print a JSON array on stdout');
+  addConfigOptions(list, ['redisUrl', 'prefix']);
+  list.action(
+    action(async (opts: { limit: string; offset: string; json?: boolean }) => {
+      const limit = parseCount(opts.limit, '--limit', 1, MAX_LIST_LIMIT);
+      const offset = parseCount(opts.offset, '--offset', 0, Number.MAX_SAFE_INTEGER);
+      return withQueues(opts, async (queues) => {
+        const rows = (await listDeadLetters(queues, { start: offset, end: offset + limit - 1 })).map(toRow);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(rows)}\n`);
+          return EXIT.OK;
+        }
+        if (rows.length === 0) {
+          process.stdout.write('no dead letters\n');
+          return EXIT.OK;
+        }
+        process.stdout.write(
+          formatTable(
+            ['ID', 'SESSION', 'CODE', 'HTTP', 'ATTEMPTS', 'DEAD-LETTERED AT', 'MESSAGE'],
+            rows.map((r) => [r.id, r.sessionId, r.code, r.httpStatus === null ? '-' : String(r.httpStatus), String(r.attempts), r.deadLetteredAt, truncate(r.message, 80)]),
+          ),
+        );
+        const total = await queues.deadLetterQueue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed', 'prioritized');
+        if (total > offset + rows.length) process.stdout.write(`(${offset + rows.length} of ${total}; use --limit/--offset for more)\n`);
+        return EXIT.OK;
+      });
+    }),
+  );
+
+  const retry = dlq
+    .command('retry')
+    .description('Re-drive dead letters: each close goes back on the close queue with fresh attempts (history kept). Works without a running worker.')
+    .argument('[ids...]', 'dead-letter ids from `dlq list` (close-<session>) or session ids')
+    .option('--all', 're-drive every dead letter')
+    .option('--wait', 'follow the re-driven closes until each is final')
+    .option('--json', 'print the result as JSON on stdout');
+  addConfigOptions(retry, ['redisUrl', 'prefix']);
+  retry.addHelpText('after', '\nExit codes: 0 done; 2 some ids were not dead letters (the others were re-driven); 3 with --wait, some were dead-lettered again.');
+  retry.action(
+    action(async (ids: string[], opts: { all?: boolean; wait?: boolean; json?: boolean }) => {
+      if (opts.all && ids.length > 0) throw new CliError('give ids or --all, not both', EXIT.USAGE);
+      if (!opts.all && ids.length === 0) throw new CliError('nothing to re-drive: give dead-letter ids (see `dlq list`) or --all', EXIT.USAGE);
+      return withQueues(opts, async (queues, redis, prefix) => {
+        const jobIds = ids.map((id) => (id.startsWith('close-') ? id : closeJobId(id)));
+        const r = opts.all ? await redriveDeadLetters(queues, { all: true }) : await redriveDeadLetters(queues, { ids: jobIds });
+        const missing = r.missing.map((m) => ids[jobIds.indexOf(m)] ?? m);
+        if (!opts.json) {
+          process.stdout.write(`re-drove ${r.redriven.length} dead letter${r.redriven.length === 1 ? '' : 's'}\n`);
+          for (const m of missing) process.stderr.write(`not a dead letter: ${m}\n`);
+        }
+        let waited;
+        if (opts.wait && r.redriven.length > 0) {
+          if (!opts.json) await warnIfNoWorker(redis, prefix);
+          waited = await followCloses({ queues, redis }, r.redriven, { json: opts.json });
+          if (!opts.json) printWaitReport(waited);
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify({ redriven: r.redriven, missing, ...(waited ? { wait: waited } : {}) })}\n`);
+        if (waited?.aborted) return EXIT_INTERRUPTED;
+        if (missing.length > 0) return EXIT.USAGE;
+        if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
+        return EXIT.OK;
+      });
+    }),
+  );
+
+  const purge = dlq
+    .command('purge')
+    .description('Delete every dead letter for good. Asks for confirmation on a terminal; elsewhere needs --yes.')
+    .option('-y, --yes', 'do not ask; required when stdin is not a terminal')
+    .option('--json', 'print {"purged": n} on stdout');
+  addConfigOptions(purge, ['redisUrl', 'prefix']);
+  purge.action(
+    action(async (opts: { yes?: boolean; json?: boolean }) => {
+      const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+      if (!opts.yes && !interactive) throw new CliError('refusing to purge dead letters without --yes (stdin is not a terminal to ask on)', EXIT.USAGE);
+      return withQueues(opts, async (queues, _redis, prefix) => {
+        const count = await queues.deadLetterQueue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed', 'prioritized', 'completed');
+        if (count === 0) {
+          process.stdout.write(opts.json ? `${JSON.stringify({ purged: 0 })}\n` : 'no dead letters\n');
+          return EXIT.OK;
+        }
+        if (!opts.yes) {
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question(`Delete ${count} dead letter${count === 1 ? '' : 's'} under prefix \`${prefix}\` for good? Type "yes" to confirm: `);
+          rl.close();
+          if (answer.trim().toLowerCase() !== 'yes') {
+            process.stderr.write('not purged\n');
+            return EXIT.FAILURE;
+          }
+        }
+        const purged = await purgeDeadLetters(queues);
+        process.stdout.write(opts.json ? `${JSON.stringify({ purged })}\n` : `purged ${purged} dead letter${purged === 1 ? '' : 's'}\n`);
+        return EXIT.OK;
+      });
+    }),
+  );
+}
+
+/** Parses a non-negative integer option strictly; exit 2 naming the flag otherwise. */
+export function parseCount(value: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new CliError(`Expected \`${flag}\` to be an integer from ${min} to ${max}, got \`${value}\``, EXIT.USAGE);
+  }
+  return Number(value);
+}

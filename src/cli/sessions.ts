@@ -1,0 +1,206 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import {
+  BrowserbaseError,
+  createBrowserbaseClient,
+  REGIONS,
+  SESSION_STATUSES,
+  withRetries,
+  type BrowserbaseClient,
+  type CreateSessionParams,
+  type Region,
+  type Session,
+  type SessionStatus,
+} from '../browserbase/index.js';
+import { sessionStartMs } from '../sweep/find-orphans.js';
+import { action, addConfigOptions, CliError, loadConfig } from './common.js';
+import { EXIT } from './exit-codes.js';
+import { formatAge, formatTable, truncate } from './table.js';
+
+/** Largest `userMetadata` the API accepts, in characters of its JSON. */
+export const MAX_USER_METADATA_CHARS = 511;
+
+type Opts = Record<string, unknown> & { json?: boolean };
+
+/** Runs `fn` with a client built from the configuration (needs the API key); maps API errors to exit codes. */
+async function withClient(opts: Opts, fn: (client: BrowserbaseClient) => Promise<number>): Promise<number> {
+  const config = loadConfig(opts, ['apiKey']);
+  const client = createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+  try {
+    return await fn(client);
+  } catch (err) {
+    throw toCliError(err);
+  } finally {
+    await client.close();
+  }
+}
+
+/** API errors as the CLI reports them: bad input (invalid id, 400/422) is exit 2, the rest exit 1. */
+export function toCliError(err: unknown): unknown {
+  if (!(err instanceof BrowserbaseError)) return err;
+  const msg = `${err.message} [${err.code}]`;
+  if (err.code === 'INVALID_SESSION_ID') return new CliError(msg, EXIT.USAGE);
+  if (err.code === 'REJECTED' && (err.statusCode === 400 || err.statusCode === 422)) return new CliError(msg, EXIT.USAGE);
+  return new CliError(msg, EXIT.FAILURE);
+}
+
+const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
+const printJson = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+
+export function register(program: Command): void {
+  const sessions = program
+    .command('sessions')
+    .summary('get, list, debug, record or create sessions directly')
+    .description('Call the Browserbase API directly (needs BROWSERBASE_API_KEY): the seed\'s other actions. Reads are retried on 429/5xx; create is not (it is not idempotent).');
+  const withConfig = (c: Command) => addConfigOptions(c, ['apiKey', 'baseUrl', 'projectId']);
+
+  withConfig(sessions.command('get').description('Show one session.').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
+    action(async (id: string, opts: Opts) =>
+      withClient(opts, async (client) => {
+        const s = await retried(() => client.getSession(id));
+        if (opts.json) printJson(s);
+        else process.stdout.write(describeSession(s));
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  withConfig(
+    sessions
+      .command('list')
+      .description('List sessions, newest first.')
+      .option('--status <status>', `only this status: ${SESSION_STATUSES.join(', ')}`)
+      .option('--q <query>', "user-metadata query, e.g. \"user_metadata['owner']:'ci'\"")
+      .option('--json', 'print a JSON array'),
+  ).action(
+    action(async (opts: Opts & { status?: string; q?: string }) => {
+      if (opts.status !== undefined && !(SESSION_STATUSES as readonly string[]).includes(opts.status)) {
+        throw new CliError(`Expected \`--status\` to be one of ${SESSION_STATUSES.join(', ')}, got \`${opts.status}\``, EXIT.USAGE);
+      }
+      return withClient(opts, async (client) => {
+        const list = await retried(() => client.listSessions({ ...(opts.status ? { status: opts.status as SessionStatus } : {}), ...(opts.q ? { q: opts.q } : {}) }));
+        list.sort((a, b) => sessionStartMs(b) - sessionStartMs(a));
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(list)}\n`);
+          return EXIT.OK;
+        }
+        const now = Date.now();
+        process.stdout.write(`${list.length} session${list.length === 1 ? '' : 's'}\n`);
+        if (list.length > 0) {
+          process.stdout.write(
+            formatTable(
+              ['SESSION', 'STATUS', 'AGE', 'REGION', 'KEEPALIVE', 'METADATA'],
+              list.map((s) => [s.id, s.status, formatAge(now - sessionStartMs(s)), String(s.region), s.keepAlive ? 'yes' : 'no', s.userMetadata ? truncate(JSON.stringify(s.userMetadata), 60) : '-']),
+            ),
+          );
+        }
+        return EXIT.OK;
+      });
+    }),
+  );
+
+  withConfig(sessions.command('debug').description('Show the live debugger URLs of a running session.').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
+    action(async (id: string, opts: Opts) =>
+      withClient(opts, async (client) => {
+        const d = await retried(() => client.getDebugUrls(id));
+        if (opts.json) printJson(d);
+        else {
+          process.stdout.write(`debugger (fullscreen)  ${d.debuggerFullscreenUrl}\ndebugger               ${d.debuggerUrl}\nwebsocket              ${d.wsUrl}\n`);
+          for (const p of d.pages ?? []) process.stdout.write(`page ${p.id}  ${truncate(p.title || '(untitled)', 40)}  ${p.url}\n  ${p.debuggerFullscreenUrl}\n`);
+        }
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  withConfig(
+    sessions
+      .command('recording')
+      .description('Download the rrweb recording of a session as JSON.')
+      .argument('<id>', 'session id')
+      .option('-o, --out <file>', 'write the JSON array of rrweb events to this file (default: stdout)'),
+  ).action(
+    action(async (id: string, opts: Opts & { out?: string }) =>
+      withClient(opts, async (client) => {
+        const events = await retried(() => client.getRecording(id));
+        const text = `${JSON.stringify(events)}\n`;
+        if (opts.out === undefined) process.stdout.write(text);
+        else {
+          await writeFile(opts.out, text).catch((err: Error) => {
+            throw new CliError(`cannot write --out \`${opts.out}\`: ${err.message}`, EXIT.FAILURE);
+          });
+          process.stderr.write(`wrote ${events.length} rrweb event${events.length === 1 ? '' : 's'} to ${opts.out}\n`);
+        }
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  withConfig(
+    sessions
+      .command('create')
+      .description('Create a session (not retried: a retry could create two).')
+      .option('--keep-alive', 'keep the session alive after its last connection closes')
+      .option('--timeout <seconds>', 'session timeout in seconds (60-21600)')
+      .option('--region <region>', `one of ${REGIONS.join(', ')}`)
+      .option('--user-metadata <json>', 'a JSON object (under 512 characters) to find the session by later, e.g. \'{"owner":"ci"}\'')
+      .option('--json', 'print the API\'s JSON'),
+  ).action(
+    action(async (opts: Opts & { keepAlive?: boolean; timeout?: string; region?: string; userMetadata?: string }) => {
+      const params = parseCreateParams(opts);
+      return withClient(opts, async (client) => {
+        const s = await client.createSession(params);
+        if (opts.json) printJson(s);
+        else {
+          process.stdout.write(describeSession(s));
+          if (s.connectUrl) process.stdout.write(`connectUrl   ${s.connectUrl}\n`);
+        }
+        return EXIT.OK;
+      });
+    }),
+  );
+}
+
+/** Validates `sessions create` options strictly; exit 2 naming the flag and value otherwise. */
+export function parseCreateParams(opts: { keepAlive?: boolean; timeout?: string; region?: string; userMetadata?: string }): CreateSessionParams {
+  const params: CreateSessionParams = {};
+  if (opts.keepAlive) params.keepAlive = true;
+  if (opts.timeout !== undefined) {
+    const t = Number(opts.timeout);
+    if (!/^\d+$/.test(opts.timeout) || t < 60 || t > 21600) throw new CliError(`Expected \`--timeout\` to be an integer from 60 to 21600 (seconds), got \`${opts.timeout}\``, EXIT.USAGE);
+    params.timeout = t;
+  }
+  if (opts.region !== undefined) {
+    if (!(REGIONS as readonly string[]).includes(opts.region)) throw new CliError(`Expected \`--region\` to be one of ${REGIONS.join(', ')}, got \`${opts.region}\``, EXIT.USAGE);
+    params.region = opts.region as Region;
+  }
+  if (opts.userMetadata !== undefined) {
+    let meta: unknown;
+    try {
+      meta = JSON.parse(opts.userMetadata);
+    } catch (err) {
+      throw new CliError(`Expected \`--user-metadata\` to be a JSON object, got \`${truncate(opts.userMetadata, 60)}\` (${(err as Error).message})`, EXIT.USAGE);
+    }
+    if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new CliError(`Expected \`--user-metadata\` to be a JSON object, got \`${truncate(opts.userMetadata, 60)}\``, EXIT.USAGE);
+    const size = JSON.stringify(meta).length;
+    if (size > MAX_USER_METADATA_CHARS) throw new CliError(`Expected \`--user-metadata\` to be under 512 characters as JSON, got ${size}`, EXIT.USAGE);
+    params.userMetadata = meta as Record<string, unknown>;
+  }
+  return params;
+}
+
+function describeSession(s: Session): string {
+  const age = formatAge(Date.now() - sessionStartMs(s));
+  const rows: Array<[string, string]> = [
+    ['id', s.id],
+    ['status', String(s.status)],
+    ['region', String(s.region)],
+    ['keepAlive', s.keepAlive ? 'yes' : 'no'],
+    ['startedAt', `${s.startedAt} (${age} ago)`],
+    ['expiresAt', String(s.expiresAt)],
+    ...(s.endedAt ? [['endedAt', String(s.endedAt)] as [string, string]] : []),
+    ['projectId', String(s.projectId)],
+    ...(s.userMetadata ? [['userMetadata', JSON.stringify(s.userMetadata)] as [string, string]] : []),
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n') + '\n';
+}

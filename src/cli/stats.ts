@@ -1,0 +1,104 @@
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { getQueueStats, createQueues, type QueueStats } from '../shared/queues.js';
+import { createSweepQueue, listSweepSchedules, type SweepSchedule } from '../sweep/scheduler.js';
+import { HEARTBEAT_INTERVAL_MS, readWorkerHeartbeats } from '../worker/heartbeat.js';
+import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
+import { HEARTBEAT_FRESH_MS } from './close.js';
+import { action, addConfigOptions, CliError, loadConfig } from './common.js';
+import { closeRedis, connectRedis } from './connect.js';
+import { EXIT } from './exit-codes.js';
+import { formatSchedules } from './sweep.js';
+import { formatAge } from './table.js';
+
+/** What `stats --json` prints. */
+export interface StatsReport {
+  prefix: string;
+  /** Close queue counts by state, and the number of dead letters. */
+  queue: QueueStats;
+  /** The global limiter's shared state; null when no worker ever ran under this prefix. */
+  limiter: LimiterState | null;
+  /** Worker processes that sent a heartbeat, most recent first; `alive` when seen in the last 15 s. */
+  workers: Array<{ id: string; lastSeen: number; ageMs: number; alive: boolean }>;
+  /** Recurring orphan sweeps. */
+  sweeps: SweepSchedule[];
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('stats')
+    .summary('queue counts, limiter state and workers')
+    .description('Show the close queue by state, dead letters, the global limiter (configured and current rate, pauses after 429s), worker heartbeats and recurring sweeps.')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s (for container health checks)`);
+  addConfigOptions(cmd, ['redisUrl', 'prefix']);
+  cmd.action(
+    action(async (opts: { json?: boolean; healthcheck?: boolean }) => {
+      const config = loadConfig(opts);
+      const redis = await connectRedis(config, 'cli-stats');
+      const queues = createQueues({ connection: redis, prefix: config.prefix });
+      const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
+      try {
+        const now = Date.now();
+        const [queue, limiter, beats, sweeps] = await Promise.all([
+          getQueueStats(queues),
+          readLimiterState(redis, config.prefix),
+          readWorkerHeartbeats(redis, config.prefix),
+          listSweepSchedules(sweepQueue),
+        ]);
+        const workers = beats.map((b) => ({ ...b, ageMs: now - b.lastSeen, alive: now - b.lastSeen < HEARTBEAT_FRESH_MS }));
+        const report: StatsReport = { prefix: config.prefix, queue, limiter: limiter ?? null, workers, sweeps };
+        if (opts.healthcheck) return checkHealth(report, opts.json);
+        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStats(report, now));
+        return EXIT.OK;
+      } finally {
+        await sweepQueue.close();
+        await queues.close();
+        await closeRedis(redis);
+      }
+    }),
+  );
+}
+
+function checkHealth(report: StatsReport, json?: boolean): number {
+  const host = hostname();
+  const mine = report.workers.filter((w) => w.id.startsWith(`${host}:`));
+  const alive = mine.find((w) => w.alive);
+  if (json) process.stdout.write(`${JSON.stringify({ healthy: Boolean(alive), host, workers: mine })}\n`);
+  if (!alive) {
+    const last = mine[0];
+    throw new CliError(
+      `unhealthy: no worker on host ${host} sent a heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s (every ${HEARTBEAT_INTERVAL_MS / 1000} s expected)${last ? `; last seen ${formatAge(last.ageMs)} ago` : ''}`,
+      EXIT.FAILURE,
+    );
+  }
+  if (!json) process.stdout.write(`healthy: worker ${alive.id} seen ${formatAge(alive.ageMs)} ago\n`);
+  return EXIT.OK;
+}
+
+export function formatStats(r: StatsReport, now = Date.now()): string {
+  const q = r.queue;
+  const lines = [
+    `prefix        ${r.prefix}`,
+    `close queue   waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed ${q.completed}`,
+    `dead letters  ${q.dead}${q.dead > 0 ? ' (bb-reaper dlq list)' : ''}`,
+  ];
+  const l = r.limiter;
+  if (!l) lines.push('limiter       no worker has run under this prefix yet');
+  else {
+    const parts = [`${l.configuredRate} req/s configured`, `${round(l.effectiveRate)} req/s now`, `concurrency ${l.concurrency}`];
+    if (l.pausedUntil > now) parts.push(`paused for ${formatAge(l.pausedUntil - now)} after a 429`);
+    if (l.last429At > 0) parts.push(`last 429 ${formatAge(now - l.last429At)} ago (${l.rateLimitedTotal} in all)`);
+    lines.push(`limiter       ${parts.join(', ')}`);
+  }
+  const alive = r.workers.filter((w) => w.alive);
+  const stale = r.workers.length - alive.length;
+  lines.push(
+    `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${w.id} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (last seen over ${HEARTBEAT_FRESH_MS / 1000} s ago)` : ''}`,
+  );
+  if (r.sweeps.length === 0) lines.push('sweeps        none scheduled');
+  else for (const [i, s] of formatSchedules(r.sweeps, now).trimEnd().split('\n').entries()) lines.push(`${i === 0 ? 'sweeps        ' : '              '}${s}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;

@@ -1,0 +1,230 @@
+import type { Command } from 'commander';
+import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.js';
+import type { Config } from '../config/index.js';
+import { createQueues } from '../shared/queues.js';
+import { formatDuration } from '../sweep/duration.js';
+import type { SweepParams } from '../sweep/find-orphans.js';
+import { runSweep, type SweepReport } from '../sweep/run-sweep.js';
+import {
+  createSweepQueue,
+  DEFAULT_SCHEDULE_NAME,
+  listSweepSchedules,
+  MIN_SWEEP_EVERY_MS,
+  removeSweepSchedule,
+  SCHEDULE_NAME_PATTERN,
+  upsertSweepSchedule,
+  type SweepSchedule,
+} from '../sweep/scheduler.js';
+import { EXIT_INTERRUPTED, followCloses, parseDurationOption, printWaitReport, warnIfNoWorker, type FollowReport } from './close.js';
+import { action, addConfigOptions, CliError, loadConfig } from './common.js';
+import { closeRedis, connectRedis } from './connect.js';
+import { EXIT } from './exit-codes.js';
+import { createProgressReporter } from './progress.js';
+import { formatAge, formatTable, truncate } from './table.js';
+
+interface SweepOptions {
+  olderThan?: string;
+  q?: string;
+  includeKeepAlive?: boolean;
+  dryRun?: boolean;
+  every?: string;
+  stop?: boolean;
+  list?: boolean;
+  name: string;
+  wait?: boolean;
+  json?: boolean;
+  [key: string]: unknown;
+}
+
+/** Orphans listed in human output (all are in `--json`). */
+const MAX_ROWS_PRINTED = 50;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('sweep')
+    .summary('close orphaned sessions: once, or on a schedule')
+    .description(
+      'Find orphaned sessions (RUNNING or PENDING for longer than --older-than, optionally matching a ' +
+        'user-metadata query) and enqueue their closes. keepAlive sessions are skipped unless ' +
+        '--include-keep-alive. With --every, registers a recurring sweep that `bb-reaper worker` ' +
+        'processes run (the schedule holds the parameters, never the API key); --stop removes it.',
+    )
+    .option('--older-than <duration>', 'minimum age of an orphan, e.g. 90s, 10m, 2h, 1h30m')
+    .option('--q <query>', "only sessions matching this user-metadata query, e.g. \"user_metadata['owner']:'ci'\"")
+    .option('--include-keep-alive', 'also close keepAlive sessions')
+    .option('--dry-run', 'list what would be closed, enqueue nothing')
+    .option('--wait', 'follow the enqueued closes until each is final')
+    .option('--every <duration>', `register a recurring sweep run by the workers (at least ${formatDuration(MIN_SWEEP_EVERY_MS)})`)
+    .option('--stop', 'remove the recurring sweep')
+    .option('--list', 'list recurring sweeps')
+    .option('--name <name>', 'name of the recurring sweep (several can coexist)', DEFAULT_SCHEDULE_NAME)
+    .option('--json', 'print the report as JSON on stdout');
+  addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  bb-reaper sweep --older-than 30m --dry-run
+  bb-reaper sweep --older-than 2h --q "user_metadata['env']:'ci'" --wait
+  bb-reaper sweep --older-than 30m --every 5m      # workers sweep every 5 minutes
+  bb-reaper sweep --stop
+
+A sweep that runs now needs BROWSERBASE_API_KEY; --every, --stop and --list only need Redis.
+Exit codes: 0 done; 1 runtime failure; 2 invalid usage (or a query the API rejected);
+3 with --wait, some closes were dead-lettered.`,
+  );
+  cmd.action(action(async (opts: SweepOptions) => runSweepCommand(opts)));
+}
+
+async function runSweepCommand(opts: SweepOptions): Promise<number> {
+  const modes = [opts.every !== undefined, Boolean(opts.stop), Boolean(opts.list)].filter(Boolean).length;
+  if (modes > 1) throw new CliError('use one of --every, --stop, --list', EXIT.USAGE);
+  if (!SCHEDULE_NAME_PATTERN.test(opts.name)) throw new CliError(`Expected \`--name\` to be 1-64 letters, digits, \`_ . -\`, got \`${opts.name}\``, EXIT.USAGE);
+  if (opts.stop || opts.list) {
+    const extra = (['olderThan', 'q', 'includeKeepAlive', 'dryRun', 'wait'] as const).filter((k) => opts[k] !== undefined);
+    if (extra.length > 0) throw new CliError(`--${opts.stop ? 'stop' : 'list'} takes no sweep parameters (got ${extra.map(flagOf).join(', ')})`, EXIT.USAGE);
+    const config = loadConfig(opts);
+    return opts.stop ? stopSchedule(config, opts) : listSchedules(config, opts);
+  }
+  if (opts.olderThan === undefined) throw new CliError('--older-than is required, e.g. --older-than 10m', EXIT.USAGE);
+  const params: SweepParams = {
+    olderThanMs: parseDurationOption(opts.olderThan, '--older-than', { minMs: 1000 }),
+    ...(opts.q !== undefined ? { q: checkQuery(opts.q) } : {}),
+    ...(opts.includeKeepAlive ? { includeKeepAlive: true } : {}),
+  };
+  if (opts.every !== undefined) {
+    if (opts.dryRun || opts.wait) throw new CliError(`--every cannot be combined with ${opts.dryRun ? '--dry-run' : '--wait'}`, EXIT.USAGE);
+    const everyMs = parseDurationOption(opts.every, '--every', { minMs: MIN_SWEEP_EVERY_MS });
+    return registerSchedule(loadConfig(opts), opts, everyMs, params);
+  }
+  if (opts.dryRun && opts.wait) throw new CliError('--wait cannot be combined with --dry-run', EXIT.USAGE);
+  return sweepNow(loadConfig(opts, ['apiKey']), opts, params);
+}
+
+const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function checkQuery(q: string): string {
+  if (q.trim() === '' || q.length > 1024) throw new CliError(`Expected \`--q\` to be a non-empty query of at most 1024 characters, got \`${truncate(q, 60)}\``, EXIT.USAGE);
+  return q;
+}
+
+function describeParams(p: SweepParams): string {
+  return `older than ${formatDuration(p.olderThanMs)}${p.q ? `, matching ${p.q}` : ''}${p.includeKeepAlive ? ', keepAlive included' : ', keepAlive skipped'}`;
+}
+
+async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams): Promise<number> {
+  const client = createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+  const redis = opts.dryRun ? undefined : await connectRedis(config, 'cli-sweep').catch(async (err: unknown) => {
+    await client.close();
+    throw err;
+  });
+  const queues = redis ? createQueues({ connection: redis, prefix: config.prefix }) : undefined;
+  const progress = createProgressReporter({ label: 'sweep', json: opts.json });
+  try {
+    let report: SweepReport;
+    try {
+      report = await runSweep({
+        client,
+        ...(queues && redis ? { target: { queue: queues.closeQueue, redis } } : {}),
+        params,
+        dryRun: Boolean(opts.dryRun),
+        onProgress: (done, total) => {
+          progress.setTotal(total);
+          progress.update(done);
+        },
+      });
+    } catch (err) {
+      if (err instanceof BrowserbaseError && err.code === 'REJECTED' && err.statusCode === 400 && params.q) {
+        throw new CliError(`the API rejected the query --q \`${params.q}\`: ${err.serverMessage ?? err.message}`, EXIT.USAGE);
+      }
+      throw err;
+    } finally {
+      progress.stop();
+    }
+    let waited: FollowReport | undefined;
+    if (!opts.json) printSweepReport(report, params);
+    if (opts.wait && queues && redis && report.enqueued && report.enqueued.jobIds.length > 0) {
+      if (!opts.json) await warnIfNoWorker(redis, config.prefix);
+      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json });
+      if (!opts.json) printWaitReport(waited);
+    }
+    if (opts.json) {
+      const { enqueued, ...rest } = report;
+      const out = { ...rest, params, ...(enqueued ? { enqueued: { accepted: enqueued.accepted, duplicates: enqueued.duplicates, invalid: enqueued.invalid } } : {}), ...(waited ? { wait: waited } : {}) };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    }
+    if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT_INTERRUPTED;
+    if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
+    return EXIT.OK;
+  } finally {
+    await queues?.close();
+    if (redis) await closeRedis(redis);
+    await client.close();
+  }
+}
+
+function printSweepReport(r: SweepReport, params: SweepParams): void {
+  const out = process.stdout;
+  const skipped = [`${r.skippedYoung} younger`, `${r.skippedKeepAlive} keepAlive skipped`, ...(r.skippedUnknownAge ? [`${r.skippedUnknownAge} without a start time`] : [])];
+  out.write(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeParams(params)}; ${skipped.join(', ')})\n`);
+  if (r.orphans.length > 0) {
+    out.write(
+      formatTable(
+        ['SESSION', 'STATUS', 'AGE', 'REGION', 'KEEPALIVE', 'METADATA'],
+        r.orphans.slice(0, MAX_ROWS_PRINTED).map((o) => [o.id, o.status, formatAge(o.ageMs), o.region, o.keepAlive ? 'yes' : 'no', o.userMetadata ? truncate(JSON.stringify(o.userMetadata), 60) : '-']),
+      ),
+    );
+    if (r.orphans.length > MAX_ROWS_PRINTED) out.write(`... and ${r.orphans.length - MAX_ROWS_PRINTED} more (--json lists all)\n`);
+  }
+  if (r.dryRun) out.write('dry run: nothing enqueued\n');
+  else if (r.enqueued) out.write(`enqueued closes: accepted ${r.enqueued.accepted}, duplicate ${r.enqueued.duplicates}${r.enqueued.invalid ? `, invalid ${r.enqueued.invalid}` : ''}\n`);
+}
+
+async function withSweepQueue<T>(config: Config, fn: (q: ReturnType<typeof createSweepQueue>, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(config, 'cli-sweep');
+  const queue = createSweepQueue({ connection: redis, prefix: config.prefix });
+  try {
+    return await fn(queue, redis);
+  } finally {
+    await queue.close();
+    await closeRedis(redis);
+  }
+}
+
+async function registerSchedule(config: Config, opts: SweepOptions, everyMs: number, params: SweepParams): Promise<number> {
+  return withSweepQueue(config, async (queue, redis) => {
+    const schedule = await upsertSweepSchedule(queue, { name: opts.name, everyMs, params });
+    if (opts.json) process.stdout.write(`${JSON.stringify({ registered: schedule })}\n`);
+    else {
+      process.stdout.write(`registered recurring sweep \`${schedule.name}\`: every ${formatDuration(everyMs)}, ${describeParams(params)} (prefix \`${config.prefix}\`)\n`);
+      process.stdout.write('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
+      await warnIfNoWorker(redis, config.prefix);
+    }
+    return EXIT.OK;
+  });
+}
+
+async function stopSchedule(config: Config, opts: SweepOptions): Promise<number> {
+  return withSweepQueue(config, async (queue) => {
+    const removed = await removeSweepSchedule(queue, opts.name);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ removed, name: opts.name })}\n`);
+    else process.stdout.write(removed ? `removed recurring sweep \`${opts.name}\`\n` : `no recurring sweep named \`${opts.name}\`\n`);
+    return EXIT.OK;
+  });
+}
+
+async function listSchedules(config: Config, opts: SweepOptions): Promise<number> {
+  return withSweepQueue(config, async (queue) => {
+    const schedules = await listSweepSchedules(queue);
+    if (opts.json) process.stdout.write(`${JSON.stringify(schedules)}\n`);
+    else process.stdout.write(schedules.length === 0 ? 'no recurring sweeps\n' : formatSchedules(schedules));
+    return EXIT.OK;
+  });
+}
+
+/** Human lines for recurring sweeps (also used by `stats`). */
+export function formatSchedules(schedules: SweepSchedule[], now = Date.now()): string {
+  return schedules
+    .map((s) => `${s.name}: every ${formatDuration(s.everyMs)}, ${describeParams(s.params)}${s.next !== undefined ? `, next ${s.next <= now ? 'now' : `in ${formatAge(s.next - now)}`}` : ''}\n`)
+    .join('');
+}

@@ -1,0 +1,73 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { SweepParams } from './find-orphans.js';
+
+/** The small BullMQ queue that carries scheduled sweeps (under the configured prefix). */
+export const SWEEP_QUEUE = 'sweep';
+/** Job name of a scheduled sweep. */
+export const SWEEP_JOB_NAME = 'orphan-sweep';
+/** Name of the schedule when none is given. */
+export const DEFAULT_SCHEDULE_NAME = 'default';
+/** Shortest accepted interval of a recurring sweep, in ms (each sweep lists every active session). */
+export const MIN_SWEEP_EVERY_MS = 10_000;
+
+/** Data of a scheduled sweep job: the sweep's parameters, never an API key. */
+export type SweepJobData = SweepParams;
+
+export interface SweepSchedule {
+  /** The schedule's name (`--name`). */
+  name: string;
+  /** Interval in ms. */
+  everyMs: number;
+  /** Next run, ms since the epoch (when known). */
+  next?: number;
+  params: SweepParams;
+}
+
+/** Accepted schedule names. */
+export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const schedulerId = (name: string) => {
+  if (!SCHEDULE_NAME_PATTERN.test(name)) throw new RangeError(`Expected the schedule name to be 1-64 letters, digits, \`_ . -\`, got \`${name}\``);
+  return `${SWEEP_JOB_NAME}-${name}`;
+};
+
+/** The sweep queue on a connection the caller owns. Close it after use. */
+export function createSweepQueue({ connection, prefix }: { connection: Redis; prefix: string }): Queue<SweepJobData> {
+  const q = new Queue<SweepJobData>(SWEEP_QUEUE, { connection, prefix });
+  q.on('error', () => {});
+  return q;
+}
+
+/**
+ * Registers (or updates) a recurring sweep as a BullMQ job scheduler. The first sweep runs at
+ * once, then every `everyMs`, in whichever `bb-reaper worker` process picks the job up.
+ */
+export async function upsertSweepSchedule(queue: Queue<SweepJobData>, { name = DEFAULT_SCHEDULE_NAME, everyMs, params }: { name?: string; everyMs: number; params: SweepParams }): Promise<SweepSchedule> {
+  if (!Number.isInteger(everyMs) || everyMs < MIN_SWEEP_EVERY_MS) throw new RangeError(`Expected \`everyMs\` to be an integer ≥ ${MIN_SWEEP_EVERY_MS}, got \`${everyMs}\``);
+  const data: SweepJobData = { olderThanMs: params.olderThanMs, ...(params.q ? { q: params.q } : {}), ...(params.includeKeepAlive ? { includeKeepAlive: true } : {}) };
+  await queue.upsertJobScheduler(schedulerId(name), { every: everyMs }, {
+    name: SWEEP_JOB_NAME,
+    data,
+    opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  });
+  return { name, everyMs, params: data };
+}
+
+/** Removes a recurring sweep. Returns false when there was none by that name. */
+export async function removeSweepSchedule(queue: Queue<SweepJobData>, name = DEFAULT_SCHEDULE_NAME): Promise<boolean> {
+  return queue.removeJobScheduler(schedulerId(name));
+}
+
+/** Every recurring sweep under the prefix, soonest first. */
+export async function listSweepSchedules(queue: Queue<SweepJobData>): Promise<SweepSchedule[]> {
+  const all = await queue.getJobSchedulers(0, -1, true);
+  return all
+    .filter((s) => typeof s.key === 'string' && s.key.startsWith(`${SWEEP_JOB_NAME}-`))
+    .map((s) => ({
+      name: s.key.slice(SWEEP_JOB_NAME.length + 1),
+      everyMs: Number(s.every ?? 0),
+      ...(s.next !== undefined ? { next: Number(s.next) } : {}),
+      params: (s.template?.data ?? { olderThanMs: 0 }) as SweepParams,
+    }));
+}
