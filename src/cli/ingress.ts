@@ -10,10 +10,11 @@ interface IngressFlags {
   claimIdleMs?: string;
   batchSize?: string;
   blockMs?: string;
+  shutdownTimeout?: string;
 }
 
 /** Parses the numeric flags; every bad one is reported at once, naming flag and value. */
-function numericFlags(flags: IngressFlags): { claimIdleMs?: number; batchSize?: number; blockMs?: number } {
+function numericFlags(flags: IngressFlags): { claimIdleMs?: number; batchSize?: number; blockMs?: number; closeTimeoutMs?: number } {
   const problems: string[] = [];
   const int = (flag: string, raw: string | undefined, min: number, max: number): number | undefined => {
     if (raw === undefined) return undefined;
@@ -26,6 +27,7 @@ function numericFlags(flags: IngressFlags): { claimIdleMs?: number; batchSize?: 
     claimIdleMs: int('--claim-idle-ms', flags.claimIdleMs, 1, 86_400_000),
     batchSize: int('--batch-size', flags.batchSize, 1, 10_000),
     blockMs: int('--block-ms', flags.blockMs, 1, 60_000),
+    closeTimeoutMs: int('--shutdown-timeout', flags.shutdownTimeout, 0, 3_600_000),
   };
   if (problems.length > 0) throw new CliError(problems.join('; '), EXIT.USAGE);
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
@@ -38,9 +40,10 @@ export function register(program: Command): void {
     .option('--consumer-name <name>', 'name in the consumer group (default <hostname>:<pid>:<random>; never share a fixed name between live processes)')
     .option('--claim-idle-ms <ms>', 'claim entries another consumer has held unacknowledged this long (default 30000)')
     .option('--batch-size <n>', 'entries read per round trip (default 100)')
-    .option('--block-ms <ms>', 'longest wait of one read for new entries (default 2000)');
+    .option('--block-ms <ms>', 'longest wait of one read for new entries (default 2000)')
+    .option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, give up stopping cleanly after this long (default 5000)');
   addConfigOptions(cmd, ['redisUrl', 'prefix', 'logLevel']);
-  cmd.addHelpText('after', '\nStops in two stages: the first SIGTERM/SIGINT stops reading and finishes the batch in hand; a second signal exits at once (unacknowledged entries are claimed by another bridge later).');
+  cmd.addHelpText('after', '\nStops in two stages: the first SIGTERM/SIGINT stops reading and finishes the batch in hand (within --shutdown-timeout); a second signal exits at once. Entries left unacknowledged are claimed by another bridge later.');
   cmd.action(
     action(async (opts: IngressFlags & Record<string, unknown>) => {
       const config = loadConfig(opts);

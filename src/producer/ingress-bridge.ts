@@ -48,7 +48,7 @@ export interface IngressBridgeOptions {
   consumerExpiryMs?: number;
   /** How often (ms) acknowledged entries are trimmed from the stream. Default 1000. */
   trimIntervalMs?: number;
-  /** How long (ms) `close()` waits for a batch in progress; it is otherwise left pending, to be claimed. Default 5000. */
+  /** Longest time (ms) `close()` takes: a batch in progress (or an unreachable Redis) is then left pending, to be claimed. Default 5000. */
   closeTimeoutMs?: number;
 }
 
@@ -254,13 +254,16 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
         closing = true;
         wake?.();
         reader.disconnect();
-        const finished = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), closeTimeoutMs).unref())]);
-        if (!finished) {
-          logger.warn({ closeTimeoutMs }, 'ingress batch still in progress at close; its entries stay pending and another bridge will claim them');
-        } else {
-          await dropConsumerIfIdle(redis, stream, consumer).catch(() => false);
-        }
-        await queues.close().catch(() => {});
+        // Every step is bounded by one deadline: with Redis unreachable, commands would wait for
+        // a reconnect forever. Nothing is lost by giving up: unacknowledged entries get claimed.
+        const deadline = Date.now() + closeTimeoutMs;
+        const within = <T>(p: Promise<T>): Promise<boolean> =>
+          Promise.race([
+            p.then(() => true, () => true),
+            new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, deadline - Date.now())).unref()),
+          ]);
+        const finished = (await within(done)) && (await within(dropConsumerIfIdle(redis, stream, consumer))) && (await within(queues.close()));
+        if (!finished) logger.warn({ closeTimeoutMs }, 'ingress bridge did not stop cleanly in time; entries it held stay pending and another bridge will claim them');
         markReady();
         logger.info(counters, 'ingress bridge stopped');
       })();
