@@ -28,3 +28,25 @@ export {
 export { createLogger, type Logger } from './shared/logger.js';
 export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, closeJobId } from './shared/names.js';
 export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './producer/wait.js';
+export {
+  startIngressBridge,
+  type IngressBridge,
+  type IngressBridgeOptions,
+  type IngressBridgeStats,
+} from './producer/ingress-bridge.js';
+export { parseIngressEntry, INGRESS_FIELDS, INGRESS_LIMITS, type IngressRejectCode, type IngressRejection, type ParsedIngressEntry } from './producer/ingress-entry.js';
+export { INGRESS_GROUP } from './producer/ingress-stream.js';
+export {
+  createResultsWriter,
+  readResults,
+  followResults,
+  parseResultFields,
+  RESULT_OUTCOMES,
+  type ResultEntry,
+  type ResultRecord,
+  type ResultOutcome,
+  type ResultsWriter,
+  type ResultsWriterOptions,
+  type ReadResultsOptions,
+  type FollowResultsOptions,
+} from './results/index.js';
