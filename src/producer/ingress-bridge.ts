@@ -85,6 +85,20 @@ export interface IngressBridge {
   close(): Promise<void>;
 }
 
+/** Ids handled per group of entries (enqueued, then acknowledged). */
+const GROUP_IDS = 10_000;
+
+/** Rough count of the ids an entry asks for (commas of a `session_ids` array), for grouping only. */
+function idsIn(pairs: string[] | null): number {
+  if (!pairs) return 0;
+  const at = pairs.findIndex((v, i) => i % 2 === 0 && v === 'session_ids');
+  if (at < 0) return 1;
+  const raw = pairs[at + 1] ?? '';
+  let commas = 0;
+  for (let i = raw.indexOf(','); i >= 0; i = raw.indexOf(',', i + 1)) commas++;
+  return commas + 1;
+}
+
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min) throw new BbReaperError('INVALID_OPTION', `Expected \`${name}\` to be an integer ≥ ${min}, got \`${String(value)}\``);
@@ -132,8 +146,8 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
       };
     });
 
-  /** Enqueues what a batch asks for, then records rejections and acknowledges it atomically. */
-  async function handleBatch(entries: StreamEntry[], deliveries?: Map<string, number>): Promise<void> {
+  /** Parses entries into close requests and rejected records. */
+  function parseEntries(entries: StreamEntry[], deliveries?: Map<string, number>) {
     const requests: CloseRequest[] = [];
     const origin = new Map<CloseRequest, [string, string[]]>();
     const records: string[][] = [];
@@ -152,6 +166,12 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
       }
       for (const rejection of parsed.rejections) records.push(buildRejectedRecord(id, pairs, rejection));
     }
+    return { requests, origin, records };
+  }
+
+  /** Enqueues what some entries ask for, then records their rejections and acknowledges them atomically. */
+  async function handleGroup(entries: StreamEntry[], deliveries?: Map<string, number>): Promise<void> {
+    const { requests, origin, records } = parseEntries(entries, deliveries);
     let accepted = 0;
     let duplicates = 0;
     if (requests.length > 0) {
@@ -169,6 +189,21 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
     counters.rejected += records.length;
     logger.info({ entries: entries.length, accepted, duplicates, rejected: records.length }, 'ingress entries enqueued');
     if (records.length > 0) logger.warn({ rejected: records.length, first: records[0]?.[5] }, `rejected ingress input recorded in ${ingressRejected}`);
+  }
+
+  /**
+   * Handles a batch in groups of about `GROUP_IDS` ids (batches of big `session_ids` arrays stay
+   * bounded in memory and are acknowledged as they go). Acknowledged entries leave `batch`, so a
+   * retry after a failure redoes only the rest.
+   */
+  async function handleBatch(batch: Batch): Promise<void> {
+    while (batch.entries.length > 0) {
+      let n = 0;
+      let ids = 0;
+      while (n < batch.entries.length && (n === 0 || ids < GROUP_IDS)) ids += idsIn(batch.entries[n++]![1]);
+      await handleGroup(batch.entries.slice(0, n), batch.deliveries);
+      batch.entries.splice(0, n);
+    }
   }
 
   let claimCursor = '0-0';
@@ -229,7 +264,7 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
           if (ownHistory && entries.length === 0) ownHistory = false;
           if (entries.length > 0) inHand = { entries };
         }
-        if (inHand) await handleBatch(inHand.entries, inHand.deliveries);
+        if (inHand) await handleBatch(inHand);
         inHand = undefined;
         failures = 0;
       } catch (err) {

@@ -109,6 +109,22 @@ describe('ingress bridge (entries written with redis-cli)', () => {
     await t.cleanup();
   });
 
+  it('moves big batches completely (handled in bounded groups)', async () => {
+    const t = await setup();
+    const bridge = t.start();
+    const big = (tag: string) => JSON.stringify(Array.from({ length: 6000 }, (_, i) => `${tag}-${i}`));
+    await t.xadd('session_ids', big('big-a'));
+    await t.xadd('session_ids', big('big-b'), 'request_id', 'r-big');
+    await t.xadd('session_id', 'small-1');
+    await waitFor('3 entries handled', () => bridge.stats().entries === 3, 60_000);
+    expect(bridge.stats()).toMatchObject({ accepted: 12_001, rejected: 0 });
+    expect(await t.queues.closeQueue.getJobCountByTypes('waiting')).toBe(12_001);
+    expect(await t.jobData('big-b-5999')).toMatchObject({ requestId: 'r-big' });
+    expect(await t.pendingCount()).toBe(0);
+    await bridge.close();
+    await t.cleanup();
+  });
+
   it('claims entries of a consumer that read them and died before acknowledging (XREADGROUP without XACK)', async () => {
     const t = await setup();
     const first = t.start({ claimIdleMs: 60_000 });
