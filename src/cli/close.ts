@@ -221,7 +221,8 @@ export function printWaitReport(r: FollowReport): void {
   const out = process.stdout;
   out.write(`closed ${r.closed}, already gone ${r.alreadyGone}, dead-lettered ${r.deadLettered}${r.pending > 0 ? `, still pending ${r.pending}` : ''} (of ${r.total})\n`);
   for (const d of r.deadLetters.slice(0, MAX_INVALID_PRINTED)) {
-    out.write(`dead-lettered ${d.sessionId ?? d.jobId}: ${d.message}\n`);
+    const code = d.errorCode ? `${d.errorCode}${d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : ''}: ` : '';
+    out.write(`dead-lettered ${d.sessionId ?? d.jobId}: ${code}${d.message}\n`);
   }
   if (r.deadLettered > 0) out.write('inspect with `bb-reaper dlq list`, re-drive with `bb-reaper dlq retry --all`\n');
   if (r.aborted) {

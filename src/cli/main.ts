@@ -12,6 +12,7 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import('./sweep.js'),
   () => import('./sessions.js'),
   () => import('./stats.js'),
+  () => import('./demo.js'),
   () => import('./simulator.js'),
   () => import('./worker.js'),
   () => import('./ingress.js'),

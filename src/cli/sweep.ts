@@ -165,8 +165,8 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
 
 function printSweepReport(r: SweepReport, params: SweepParams): void {
   const out = process.stdout;
-  const skipped = [`${r.skippedYoung} younger`, `${r.skippedKeepAlive} keepAlive skipped`, ...(r.skippedUnknownAge ? [`${r.skippedUnknownAge} without a start time`] : [])];
-  out.write(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeParams(params)}; ${skipped.join(', ')})\n`);
+  const skipped = [`${r.skippedYoung} younger`, `${r.skippedKeepAlive} keepAlive`, ...(r.skippedUnknownAge ? [`${r.skippedUnknownAge} without a start time`] : [])];
+  out.write(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeParams(params)}); skipped ${skipped.join(', ')}\n`);
   if (r.orphans.length > 0) {
     out.write(
       formatTable(

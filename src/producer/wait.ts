@@ -197,7 +197,7 @@ function outcomeOf(returnValue: string | null): CloseFinalState {
 }
 
 function summarizeLetter(jobId: string, data: Partial<DeadLetterData> | undefined, failedReason: string | null): DeadLetterSummary {
-  const out: DeadLetterSummary = { jobId, message: failedReason ?? data?.message ?? 'dead-lettered' };
+  const out: DeadLetterSummary = { jobId, message: data?.message ?? failedReason ?? 'dead-lettered' };
   if (typeof data?.sessionId === 'string') out.sessionId = data.sessionId;
   if (typeof data?.errorCode === 'string') out.errorCode = data.errorCode;
   if (typeof data?.httpStatus === 'number') out.httpStatus = data.httpStatus;

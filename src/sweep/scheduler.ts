@@ -54,9 +54,18 @@ export async function upsertSweepSchedule(queue: Queue<SweepJobData>, { name = D
   return { name, everyMs, params: data };
 }
 
-/** Removes a recurring sweep. Returns false when there was none by that name. */
+/**
+ * Removes a recurring sweep and its sweeps not started yet (waiting or delayed), so nothing runs
+ * after `--stop`. Returns false when there was no schedule by that name.
+ */
 export async function removeSweepSchedule(queue: Queue<SweepJobData>, name = DEFAULT_SCHEDULE_NAME): Promise<boolean> {
-  return queue.removeJobScheduler(schedulerId(name));
+  const id = schedulerId(name);
+  const removed = await queue.removeJobScheduler(id);
+  const pending = await queue.getJobs(['waiting', 'delayed', 'prioritized'], 0, -1);
+  for (const job of pending) {
+    if (job?.id?.startsWith(`repeat:${id}:`)) await job.remove().catch(() => undefined);
+  }
+  return removed;
 }
 
 /** Every recurring sweep under the prefix, soonest first. */
