@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { startWorkerService } from '../worker/service.js';
-import { addConfigOptions, action, cliLogger, loadConfig } from './common.js';
+import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './common.js';
 import { EXIT } from './exit-codes.js';
 
 /** How long the first signal waits for in-flight closes before forcing exit (ms). */
@@ -12,19 +12,26 @@ export function register(program: Command): void {
     .description('Drain the close queue through the global rate limiter (also runs the ingress bridge and the dead-letter processor).')
     .option('--verify', 'confirm each close by polling GET until the session is terminal (costs extra requests)')
     .option('--no-ingress', 'do not run the ingress bridge in this process')
+    .addOption(new Option('--request-timeout <ms>', "timeout of one API request (headers, then body); a dead worker's limiter slots are reclaimed after about twice this").default('10000'))
+    .addOption(new Option('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker retries them").default('30000'))
     .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_SHUTDOWN_TIMEOUT_MS)));
   addConfigOptions(cmd, ['redisUrl', 'apiKey', 'baseUrl', 'projectId', 'prefix', 'rate', 'concurrency', 'plan', 'attempts', 'backoffMs', 'logLevel']);
   cmd.addHelpText('after', '\nStops in two stages: the first SIGTERM/SIGINT stops fetching and finishes in-flight closes (unsent jobs go back to the queue); a second signal or the timeout forces exit.');
   cmd.action(
     action(async (opts: Record<string, unknown>) => {
       const config = loadConfig(opts, ['apiKey']);
-      const timeoutMs = Number(opts.shutdownTimeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-        process.stderr.write(`bb-reaper: Expected \`--shutdown-timeout\` to be an integer ≥ 0 (ms), got \`${String(opts.shutdownTimeout)}\`\n`);
-        return EXIT.USAGE;
-      }
+      const timeoutMs = intFlag('--shutdown-timeout', opts.shutdownTimeout, 0);
+      const lockDurationMs = intFlag('--lock-duration', opts.lockDuration, 1000);
+      const requestTimeoutMs = intFlag('--request-timeout', opts.requestTimeout, 100);
       const logger = cliLogger(config);
-      const service = await startWorkerService({ config, logger, verify: opts.verify === true, ingress: opts.ingress !== false });
+      const service = await startWorkerService({
+        config,
+        logger,
+        verify: opts.verify === true,
+        ingress: opts.ingress !== false,
+        requestTimeoutMs,
+        worker: { lockDurationMs, stalledIntervalMs: Math.max(500, Math.floor(lockDurationMs / 2)) },
+      });
       return new Promise<number>((resolve) => {
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals) => {
@@ -57,4 +64,10 @@ export function register(program: Command): void {
       });
     }),
   );
+}
+
+function intFlag(flag: string, value: unknown, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`Expected \`${flag}\` to be an integer ≥ ${min} (ms), got \`${String(value)}\``, EXIT.USAGE);
+  return n;
 }

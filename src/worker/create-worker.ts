@@ -35,6 +35,11 @@ export interface CloseWorkerOptions {
   stalledIntervalMs?: number;
   /** How often failed jobs left behind by a crash are moved to the DLQ (ms). Default 30 000. */
   deadLetterSweepMs?: number;
+  /**
+   * A limiter slot held longer than this (ms) is given back: how fast the slots of a worker that
+   * died mid-request are reclaimed. Keep it above the longest request. Default 60 000.
+   */
+  slotExpirationMs?: number;
   /** Run the dead-letter queue processor in this process too. Default true. */
   deadLetterProcessor?: boolean;
 }
@@ -67,7 +72,14 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
   const ownsConnection = opts.connection === undefined;
   const queues = createQueues({ connection, prefix: config.prefix });
   const events = new WorkerEvents();
-  const limiter = await createGlobalLimiter({ connection, prefix: config.prefix, rate: config.rate, concurrency: config.concurrency, logger });
+  const limiter = await createGlobalLimiter({
+    connection,
+    prefix: config.prefix,
+    rate: config.rate,
+    concurrency: config.concurrency,
+    logger,
+    slotExpirationMs: opts.slotExpirationMs ?? 60_000,
+  });
   let worker: Worker<CloseJobData, CloseJobResult> | undefined;
   const processor = createCloseProcessor({
     client,

@@ -1,4 +1,4 @@
-import { createBrowserbaseClient } from '../browserbase/index.js';
+import { createBrowserbaseClient, DEFAULT_VERIFY_TIMEOUT_MS } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
 import { createMetricsRecorder } from '../metrics/index.js';
 import { startIngressBridge } from '../producer/ingress-bridge.js';
@@ -15,6 +15,12 @@ export interface WorkerServiceOptions {
   verify?: boolean;
   /** Run the ingress bridge (Redis stream -> close queue) in this process. Default true. */
   ingress?: boolean;
+  /**
+   * Timeout of one API request, for the response headers and again for the body (ms). The
+   * limiter reclaims the slots of a worker that died mid-request after about twice this.
+   * Default 10 000.
+   */
+  requestTimeoutMs?: number;
   /** Extra options for the close worker (tests and benchmarks). */
   worker?: Partial<Omit<CloseWorkerOptions, 'config' | 'client' | 'logger'>>;
 }
@@ -28,13 +34,22 @@ export interface WorkerService {
  * Everything `bb-reaper worker` runs in one process: the close worker (with metrics and the
  * results stream), the dead-letter processor, and the ingress bridge.
  */
-export async function startWorkerService({ config, logger, verify = false, ingress = true, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
+export async function startWorkerService({ config, logger, verify = false, ingress = true, requestTimeoutMs = 10_000, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
   if (!config.apiKey) throw new Error('startWorkerService needs config.apiKey');
   const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
-  const client = createBrowserbaseClient({ apiKey: config.apiKey, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+  const connectTimeoutMs = Math.min(5000, requestTimeoutMs);
+  const client = createBrowserbaseClient({
+    apiKey: config.apiKey,
+    baseUrl: config.baseUrl,
+    connectTimeoutMs,
+    headersTimeoutMs: requestTimeoutMs,
+    bodyTimeoutMs: requestTimeoutMs,
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
+  const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
   const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
   const results = createResultsWriter({ redis: connection, prefix: config.prefix });
-  const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, ...extra });
+  const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
   const bridge = ingress ? startIngressBridge({ connection, prefix: config.prefix, logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
