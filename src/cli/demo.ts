@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LOG_LEVELS } from '../config/schema.js';
-import { runDemo } from '../demo/run-demo.js';
+import { HOSTILE_IDS, runDemo } from '../demo/run-demo.js';
 import { DEMO_SETTINGS, formatDemoSummary } from '../demo/summary.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
@@ -65,7 +65,7 @@ async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const progress = createProgressReporter({ label: 'closing', total: sessions, json: opts.json });
+  const progress = createProgressReporter({ label: 'closing', total: sessions + HOSTILE_IDS.length, json: opts.json });
   try {
     let run;
     try {

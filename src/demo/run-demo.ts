@@ -13,7 +13,7 @@ import { ensureRedis } from './embedded-redis.js';
 import { DEMO_SETTINGS, type DemoSummary } from './summary.js';
 
 export interface DemoOptions {
-  /** Sessions to create and close. Default 3000. */
+  /** Sessions to create and close. Default 2000. */
   sessions?: number;
   /** Redis to use when it answers; otherwise an embedded one is started. Default `redis://127.0.0.1:6379`. */
   redisUrl?: string;
@@ -111,7 +111,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
     const workers: CloseWorker[] = [];
     for (let i = 0; i < DEMO_SETTINGS.workers; i++) {
       const w = await createCloseWorker({ config, client, logger: opts.logger, deadLetterSweepMs: 1000 });
-      stops.push(() => w.close({ force: true }));
+      // close() is idempotent without `force`; the workers are closed before returning anyway.
+      stops.push(() => w.close());
       workers.push(w);
       w.events.on('retrying', () => counts.retries++);
       w.events.on('rate-limited', () => counts.rateLimited++);

@@ -3,7 +3,7 @@ import type { DeadLetterSummary } from '../producer/wait.js';
 /** The demo's fixed settings: chosen so a default run shows retries, 429s and dead letters in seconds. */
 export const DEMO_SETTINGS = {
   /** Sessions created and closed by default. */
-  sessions: 3000,
+  sessions: 2000,
   /** The simulator's only API key (never a real one). */
   apiKey: 'demo-key',
   /** Simulator token bucket: requests per second and burst. */

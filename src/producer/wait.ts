@@ -50,15 +50,18 @@ export interface WaitOptions {
 }
 
 interface Tracked {
-  /** Consecutive passes with neither a close job nor a current dead letter. */
+  /** Consecutive passes with neither a close job nor a dead letter. */
   missing: number;
+  /** Passes that saw the close job in the `failed` set. */
+  failed: number;
 }
 
 /**
  * Follows close jobs until each is final: completed (closed / already gone) or dead-lettered.
  * Polls job states in batches with pipelined reads and never changes anything. Rules:
  * - a close job in the `completed` set is done, with the outcome of its return value;
- * - a close job in the `failed` set failed for good (counted as dead-lettered);
+ * - a close job in the `failed` set failed for good: it is counted as dead-lettered when it is
+ *   still there on the next pass (the worker normally moves it to the dead-letter queue at once);
  * - a missing close job with a dead letter of the same id (job id = source job id) was
  *   dead-lettered, unless that letter was parked before and is back in `waiting`/`active`: then
  *   it is being re-driven and a fresh close job with the same id is about to appear (pending);
@@ -79,7 +82,7 @@ export async function waitForCloses(
   if (!Number.isFinite(pollMs) || pollMs < 0) throw new TypeError(`Expected \`pollMs\` to be a number of ms ≥ 0, got \`${pollMs}\``);
 
   const tracked = new Map<string, Tracked>();
-  for (const id of jobIds) if (!tracked.has(id)) tracked.set(id, { missing: 0 });
+  for (const id of jobIds) if (!tracked.has(id)) tracked.set(id, { missing: 0, failed: 0 });
   let pending = [...tracked.keys()];
   const report: WaitReport = { total: tracked.size, closed: 0, alreadyGone: 0, deadLettered: 0, pending: pending.length, deadLetters: [], aborted: false };
   const finish = (state: CloseFinalState, letter?: DeadLetterSummary) => {
@@ -175,7 +178,11 @@ function judge(id: string, s: JobState, t: Tracked): { state: CloseFinalState; l
   if (s.closeTimestamp !== null) {
     t.missing = 0;
     if (s.inCompleted) return { state: outcomeOf(s.returnValue) };
-    if (s.inFailed) return { state: 'dead_lettered', letter: { jobId: id, message: s.failedReason ?? 'failed' } };
+    if (s.inFailed) {
+      // Usually moved to the dead-letter queue a moment later (with its details): look once more.
+      t.failed++;
+      return t.failed >= 2 ? { state: 'dead_lettered', letter: { jobId: id, ...sessionOf(id), message: s.failedReason ?? 'failed' } } : undefined;
+    }
     return undefined;
   }
   if (s.letterExists) {
@@ -197,11 +204,21 @@ function outcomeOf(returnValue: string | null): CloseFinalState {
 }
 
 function summarizeLetter(jobId: string, data: Partial<DeadLetterData> | undefined, failedReason: string | null): DeadLetterSummary {
-  const out: DeadLetterSummary = { jobId, message: data?.message ?? failedReason ?? 'dead-lettered' };
+  const out: DeadLetterSummary = { jobId, ...sessionOf(jobId), message: data?.message ?? failedReason ?? 'dead-lettered' };
   if (typeof data?.sessionId === 'string') out.sessionId = data.sessionId;
   if (typeof data?.errorCode === 'string') out.errorCode = data.errorCode;
   if (typeof data?.httpStatus === 'number') out.httpStatus = data.httpStatus;
   return out;
+}
+
+/** The session id inside a close job id (`close-` + percent-encoded id), when it is one. */
+function sessionOf(jobId: string): { sessionId?: string } {
+  if (!jobId.startsWith('close-')) return {};
+  try {
+    return { sessionId: decodeURIComponent(jobId.slice('close-'.length)) };
+  } catch {
+    return {};
+  }
 }
 
 function parseJson<T>(s: string | null): T | undefined {
