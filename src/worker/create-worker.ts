@@ -80,7 +80,6 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     logger,
     slotExpirationMs: opts.slotExpirationMs ?? 60_000,
   });
-  let worker: Worker<CloseJobData, CloseJobResult> | undefined;
   const processor = createCloseProcessor({
     client,
     limiter,
@@ -94,7 +93,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     verify: opts.verify ?? false,
   });
-  worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
+  const worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
     connection,
     prefix: config.prefix,
     concurrency: opts.prefetch ?? defaultPrefetch(config.rate, config.concurrency),

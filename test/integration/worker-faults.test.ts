@@ -110,7 +110,6 @@ describe('worker under API faults', () => {
     const s = p.sim.stats();
     const r429 = s.requests.byStatus['429'] ?? 0;
     const state = await readLimiterState(p.producer.redis, p.prefix);
-    // eslint-disable-next-line no-console
     console.log(`4x limit: 429s=${r429} of ${s.requests.total} (${((100 * r429) / s.requests.total).toFixed(1)}%), effective rate now ${state?.effectiveRate.toFixed(1)}`);
     expect((await getQueueStats(p.producer.queues)).dead).toBe(0);
     expect(r429 / s.requests.total).toBeLessThan(0.1);

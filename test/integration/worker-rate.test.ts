@@ -35,7 +35,6 @@ describe('global rate limit across worker processes', () => {
       const codes = await stopAll(workers);
       expect(codes.map((c) => c.code)).toEqual(workers.map(() => 0));
       const s = p.sim.stats();
-      // eslint-disable-next-line no-console
       console.log(`rate ${R}/s, ${processes} process(es): maxRequestsInAnySecond=${s.maxRequestsInAnySecond}, 429s=${s.requests.byStatus['429'] ?? 0}, maxInFlight=${s.maxInFlight}`);
       expect(s.closes.released).toBe(n);
       expect(s.closes.releasedMoreThanOnce).toBe(0);
