@@ -17,7 +17,7 @@ export interface PipelineFixture {
   sim: SimulatorHandle;
   producer: Producer;
   client: BrowserbaseClient;
-  startWorker(extra?: Partial<CloseWorkerOptions> & { config?: Partial<Config> }): Promise<CloseWorker>;
+  startWorker(extra?: Partial<Omit<CloseWorkerOptions, 'config'>> & { config?: Partial<Config> }): Promise<CloseWorker>;
 }
 
 /** Simulator + producer + a way to start workers, all tracked for the leak check. */
