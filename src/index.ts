@@ -26,7 +26,45 @@ export {
   type WithRetriesOptions,
 } from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';
-export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, closeJobId } from './shared/names.js';
+export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, keys } from './shared/names.js';
+export type { CloseJobData, CloseJobResult, DeadLetterData, AttemptRecord } from './shared/jobs.js';
+export { createQueues, getQueueStats, type Queues, type QueueStats } from './shared/queues.js';
+export { createRedis } from './shared/redis.js';
+export {
+  createProducer,
+  enqueueCloses,
+  normalizeCloseRequest,
+  type Producer,
+  type ProducerOptions,
+  type EnqueueOptions,
+  type EnqueueProgress,
+  type EnqueueReport,
+  type CloseInput,
+  type CloseRequest,
+  type InvalidItem,
+} from './producer/index.js';
+export {
+  createCloseWorker,
+  createCloseProcessor,
+  createGlobalLimiter,
+  readLimiterState,
+  readWorkerHeartbeats,
+  listDeadLetters,
+  redriveDeadLetters,
+  purgeDeadLetters,
+  startDeadLetterProcessor,
+  WorkerEvents,
+  type CloseWorker,
+  type CloseWorkerOptions,
+  type WorkerEventMap,
+  type GlobalLimiter,
+  type LimiterState,
+  type DeadLetterEntry,
+  type MetricsSink,
+  type ResultsSink,
+} from './worker/index.js';
+export { startWorkerService, type WorkerService, type WorkerServiceOptions } from './worker/service.js';
+export { startSimulator, type SimulatorHandle, type SimulatorOptions, type SimulatorStats } from './simulator/index.js';
 export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './producer/wait.js';
 export {
   startIngressBridge,
