@@ -87,6 +87,11 @@ export function resolveConfig({ flags = {}, env = {}, require = [] }: ResolveCon
       issues.push({ field: name, source: describe(name), value: 'nothing', message: 'required by this command' });
     }
   }
+  // Cross-field rule, checked on the raw values so it is reported with every other issue.
+  if ((raw.uiUser === undefined) !== (raw.uiPassword === undefined)) {
+    const missing: SettingName = raw.uiUser === undefined ? 'uiUser' : 'uiPassword';
+    issues.push({ field: missing, source: describe(missing), value: 'nothing', message: 'BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD must be set together' });
+  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -49,12 +49,8 @@ export type SettingName = keyof typeof SETTINGS;
 
 const intFrom = (min: number, max: number) =>
   z.coerce
-    .number({ error: (i) => `expected an integer from ${min} to ${max}, got ${show(i.input)}` })
+    .number({ error: `expected an integer from ${min} to ${max}` })
     .pipe(z.number().int(`expected an integer from ${min} to ${max}`).min(min, `expected an integer from ${min} to ${max}`).max(max, `expected an integer from ${min} to ${max}`));
-
-function show(v: unknown): string {
-  return typeof v === 'string' ? `\`${v}\`` : String(v);
-}
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -107,15 +103,6 @@ export const configSchema = z
     uiPassword: z.string().min(1).optional(),
     /** pino log level. */
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  })
-  .superRefine((c, ctx) => {
-    if ((c.uiUser === undefined) !== (c.uiPassword === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [c.uiUser === undefined ? 'uiUser' : 'uiPassword'],
-        message: 'BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD must be set together',
-      });
-    }
   });
 
 export type ParsedConfig = z.output<typeof configSchema>;
