@@ -59,6 +59,8 @@ export function register(program: Command): void {
               clearTimeout(timer);
               logger.info('ui stopped');
               resolve(EXIT.OK);
+              // A BullMQ connection stuck reconnecting (taskforcesh/bullmq#4656) must not keep the process alive.
+              setTimeout(() => process.exit(EXIT.OK), 2000).unref();
             },
             (err: Error) => {
               logger.error({ err: err.message }, 'shutdown failed');

@@ -24,21 +24,24 @@ const dlqQuery = z
     error: `expected \`start\` ≤ \`end\` and at most ${MAX_DLQ_PAGE} dead letters per page`,
   });
 
-const redriveBody = z
-  .strictObject(
-    {
-      ids: z
-        .array(z.string({ error: 'expected `ids` to hold job id strings' }).min(1, { error: 'expected `ids` to hold non-empty strings' }).max(1024), {
-          error: 'expected `ids` to be an array of job ids',
-        })
-        .min(1, { error: 'expected `ids` to hold at least one job id' })
-        .max(MAX_REDRIVE_IDS, { error: `expected at most ${MAX_REDRIVE_IDS} ids per request` })
-        .optional(),
-      all: z.boolean({ error: 'expected `all` to be true or false' }).optional(),
-    },
-    { error: 'expected a JSON object `{"ids": [...]}` or `{"all": true}`' },
-  )
-  .refine((b) => (b.ids !== undefined) !== (b.all === true), { error: 'expected exactly one of `ids` (a list of job ids) or `"all": true`' });
+const redriveBody = z.strictObject(
+  {
+    ids: z
+      .array(z.string({ error: 'expected `ids` to hold job id strings' }).min(1, { error: 'expected `ids` to hold non-empty strings' }).max(1024), {
+        error: 'expected `ids` to be an array of job ids',
+      })
+      .min(1, { error: 'expected `ids` to hold at least one job id' })
+      .max(MAX_REDRIVE_IDS, { error: `expected at most ${MAX_REDRIVE_IDS} ids per request` })
+      .optional(),
+    all: z.boolean({ error: 'expected `all` to be true or false' }).optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => `\`${k}\``).join(', ')}: expected \`ids\` or \`all\``
+        : 'expected a JSON object `{"ids": [...]}` or `{"all": true}`',
+  },
+);
 
 function badRequest(reply: FastifyReply, error: z.ZodError) {
   const message = error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -77,6 +80,9 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, heartbe
     const parsed = redriveBody.safeParse(request.body ?? {});
     if (!parsed.success) return badRequest(reply, parsed.error);
     const { ids, all } = parsed.data;
+    if ((ids !== undefined) === (all === true)) {
+      return reply.code(400).send({ error: 'INVALID_REQUEST', message: 'expected exactly one of `ids` (a list of job ids) or `"all": true`' });
+    }
     const result = await redriveDeadLetters(queues, all ? { all: true } : { ids: ids ?? [] });
     request.log.info({ redriven: result.redriven.length, missing: result.missing.length }, 'dead letters re-driven through the ops API');
     return result;

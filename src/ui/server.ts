@@ -20,6 +20,8 @@ export interface UiServerOptions {
   logger: Logger;
   /** A worker counts as alive (for `/readyz` and `bb_reaper_workers`) when its heartbeat is at most this old, ms. Default 30 000. */
   heartbeatMaxAgeMs?: number;
+  /** How long `close()` waits for the dead-letter processor to stop, ms. Default 5000. */
+  closeTimeoutMs?: number;
 }
 
 export interface UiServer {
@@ -39,12 +41,23 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
 } as const;
 
+/** Waits for `p`, at most `ms`; calls `onTimeout` when it gave up. */
+async function closeWithin(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  const outcome = await Promise.race([p.then(() => 'done' as const, () => 'done' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') onTimeout();
+}
+
 /**
  * The operator's HTTP server: Bull Board at `/ui`, `/metrics`, `/healthz`, `/readyz` and the ops
  * API under `/api/`. Throws `UI_UNSAFE_BIND` at once when asked to bind beyond loopback without
  * credentials. It also runs the dead-letter processor, which re-drives letters retried in the UI.
  */
-export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = DEFAULT_HEARTBEAT_MAX_AGE_MS }: UiServerOptions): UiServer {
+export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = DEFAULT_HEARTBEAT_MAX_AGE_MS, closeTimeoutMs = 5000 }: UiServerOptions): UiServer {
   const credentials: UiCredentials | undefined =
     config.uiUser !== undefined && config.uiPassword !== undefined ? { user: config.uiUser, password: config.uiPassword } : undefined;
   assertSafeBind(config.uiHost, credentials);
@@ -96,7 +109,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
     close() {
       closing ??= (async () => {
         await app.close();
-        await processor?.close();
+        if (processor) await closeWithin(processor.close(), closeTimeoutMs, () => log.warn({ closeTimeoutMs }, 'dead-letter processor did not stop in time (BullMQ waits for a reconnecting connection, taskforcesh/bullmq#4656); going on'));
         await queues.close();
         if (!connection) {
           await Promise.all([redis.quit().catch(() => redis.disconnect()), workerRedis.quit().catch(() => workerRedis.disconnect())]);
