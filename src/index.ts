@@ -88,3 +88,22 @@ export {
   type ReadResultsOptions,
   type FollowResultsOptions,
 } from './results/index.js';
+export {
+  startSweepProcessor,
+  runSweep,
+  findOrphans,
+  selectOrphans,
+  upsertSweepSchedule,
+  removeSweepSchedule,
+  listSweepSchedules,
+  createSweepQueue,
+  parseDuration,
+  formatDuration,
+  SWEEP_QUEUE,
+  type SweepParams,
+  type SweepReport,
+  type SweepSchedule,
+  type SweepProcessor,
+  type SweepProcessorOptions,
+  type OrphanSummary,
+} from './sweep/index.js';
