@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { createBrowserbaseClient } from '../../src/browserbase/index.js';
+import { createMetricsRecorder } from '../../src/metrics/index.js';
+import { createRedis } from '../../src/shared/redis.js';
+import { testRedisUrl, track, trackRedis } from '../helpers/context.js';
+import { startPipeline, waitFor } from '../helpers/pipeline.js';
+import { parsePrometheusText, sampleValue, type Family } from '../helpers/prometheus-text.js';
+import { send, startUi } from '../helpers/ui-fixture.js';
+
+const KEY = 'bb_live_metrics-key-7f3c9a1e5d';
+const WRONG_KEY = 'bb_live_wrong-key-0b8e2d4f6a';
+
+async function scrape(url: string): Promise<Map<string, Family>> {
+  const r = await send(`${url}/metrics`);
+  expect(r.status).toBe(200);
+  expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+  return parsePrometheusText(r.body);
+}
+
+describe('/metrics', () => {
+  it('sums every worker process and matches what the simulator saw (closes, statuses, 429s, retries, dead letters, latency)', async () => {
+    const pipe = await startPipeline({ sim: { apiKeys: [KEY], rate: 30, burst: 5, faults: { errorRate: 0.15 } }, config: { rate: 60, concurrency: 10, attempts: 30, backoffMs: 20 } });
+    const ui = await startUi({ prefix: pipe.prefix });
+    const redis = trackRedis(createRedis(testRedisUrl()));
+    // Two worker "processes", each with its own recorder: one with a wrong key (everything dead-letters), then one with the right key.
+    const dead = pipe.sim.createSessions(4);
+    const wrong = track(createBrowserbaseClient({ apiKey: WRONG_KEY, baseUrl: pipe.sim.url }), 'client');
+    const w1 = await pipe.startWorker({ client: wrong, metrics: createMetricsRecorder({ redis, prefix: pipe.prefix, flushIntervalMs: 200 }) });
+    await pipe.producer.closeSessions(dead);
+    await waitFor('4 dead letters', async () => (await pipe.producer.queues.deadLetterQueue.getJobCounts('failed')).failed === 4);
+    await w1.close();
+    await wrong.close();
+    pipe.sim.setFaults({ errorRate: 0.15 });
+
+    const ids = pipe.sim.createSessions(80);
+    const right = track(createBrowserbaseClient({ apiKey: KEY, baseUrl: pipe.sim.url }), 'client');
+    const w2 = await pipe.startWorker({ client: right, metrics: createMetricsRecorder({ redis, prefix: pipe.prefix, flushIntervalMs: 200 }) });
+    await pipe.producer.closeSessions(ids);
+    await waitFor('80 closes', () => pipe.sim.stats().closes.released === 80);
+    const live = await scrape(ui.url);
+    expect(sampleValue(live, 'bb_reaper_workers')).toBe(1);
+    expect(sampleValue(live, 'bb_reaper_limiter_configured_rate')).toBe(60);
+    expect(sampleValue(live, 'bb_reaper_limiter_concurrency')).toBe(10);
+    await w2.close(); // flushes its recorder
+    await right.close();
+
+    const sim = pipe.sim.stats();
+    const m = await scrape(ui.url);
+    expect(sampleValue(m, 'bb_reaper_closes_total', { outcome: 'closed' })).toBe(sim.closes.released);
+    expect(sampleValue(m, 'bb_reaper_closes_total', { outcome: 'dead_lettered' })).toBe(4);
+    expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(4);
+    expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'waiting' })).toBe(0);
+    expect(sampleValue(m, 'bb_reaper_workers')).toBe(0);
+    // Responses by status: exactly the simulator's close requests (POST), status by status. A
+    // refused close (here 401) is followed by one GET that decides "already gone" or not; the
+    // worker records the close's own answer, so those GETs are the only requests not counted.
+    const calls = pipe.sim.calls();
+    const countByStatus = (method: string) => {
+      const out: Record<string, number> = {};
+      for (const c of calls.filter((c) => c.method === method)) out[String(c.status)] = (out[String(c.status)] ?? 0) + 1;
+      return out;
+    };
+    const posts = countByStatus('POST');
+    expect(calls).toHaveLength(sim.requests.total);
+    expect(countByStatus('GET')).toEqual({ '401': 4 });
+    const byStatus = Object.fromEntries(m.get('bb_reaper_api_responses_total')!.samples.map((s) => [s.labels.status, s.value]));
+    expect(byStatus).toEqual(posts);
+    expect(posts['401']).toBe(4);
+    expect(posts['200']).toBe(80);
+    expect(posts['429'] ?? 0).toBeGreaterThan(0);
+    const fiveXx = Object.entries(posts).filter(([s]) => s.startsWith('5')).reduce((a, [, n]) => a + n, 0);
+    expect(fiveXx).toBeGreaterThan(0);
+    expect(sampleValue(m, 'bb_reaper_rate_limited_total')).toBe(posts['429']);
+    expect(sampleValue(m, 'bb_reaper_retries_total', { code: 'TRANSIENT' })).toBe(fiveXx);
+    const closeRequests = Object.values(posts).reduce((a, b) => a + b, 0);
+    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_count')).toBe(closeRequests);
+    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_bucket', { le: '+Inf' })).toBe(closeRequests);
+
+    await redis.quit();
+    await ui.server.close();
+    await pipe.producer.close();
+    await pipe.client.close();
+    await pipe.sim.close();
+  });
+
+  it('shows no API key in any page or answer of the UI', async () => {
+    const pipe = await startPipeline({ sim: { apiKeys: [KEY] } });
+    const ui = await startUi({ prefix: pipe.prefix, credentials: true });
+    const auth = { authorization: `Bearer ${ui.config.uiPassword!}` };
+    const redis = trackRedis(createRedis(testRedisUrl()));
+    // A dead letter made with a wrong key, a completed close made with the right one.
+    const wrong = track(createBrowserbaseClient({ apiKey: WRONG_KEY, baseUrl: pipe.sim.url }), 'client');
+    const w1 = await pipe.startWorker({ client: wrong, metrics: createMetricsRecorder({ redis, prefix: pipe.prefix }) });
+    const [deadId, okId] = pipe.sim.createSessions(2);
+    await pipe.producer.closeSession(deadId!);
+    await waitFor('a dead letter', async () => (await pipe.producer.queues.deadLetterQueue.getJobCounts('failed')).failed === 1);
+    await w1.close();
+    await wrong.close();
+    const right = track(createBrowserbaseClient({ apiKey: KEY, baseUrl: pipe.sim.url }), 'client');
+    const w2 = await pipe.startWorker({ client: right, metrics: createMetricsRecorder({ redis, prefix: pipe.prefix }) });
+    await pipe.producer.closeSession(okId!);
+    await waitFor('the close', () => pipe.sim.stats().closes.released === 1);
+
+    const paths = ['/ui', '/metrics', '/readyz', '/healthz', '/api/stats', '/api/dlq', '/ui/api/queues', '/ui/api/redis/stats'];
+    for (const queue of ['close', 'dead-letter']) {
+      for (const status of ['latest', 'completed', 'failed', 'waiting']) paths.push(`/ui/api/queues?activeQueue=${queue}&status=${status}&page=1&jobsPerPage=50`);
+    }
+    const dlq = (await send(`${ui.url}/api/dlq`, { headers: auth })).json<{ items: Array<{ id: string }> }>();
+    const completed = await pipe.producer.queues.closeQueue.getCompleted();
+    for (const id of dlq.items.map((i) => i.id)) paths.push(`/ui/api/queues/dead-letter/${encodeURIComponent(id)}`, `/ui/api/queues/dead-letter/${encodeURIComponent(id)}/logs`);
+    for (const job of completed) paths.push(`/ui/api/queues/close/${encodeURIComponent(job.id!)}`, `/ui/api/queues/close/${encodeURIComponent(job.id!)}/logs`);
+    expect(dlq.items).toHaveLength(1);
+    expect(completed).toHaveLength(1);
+    let bytes = 0;
+    for (const path of paths) {
+      const r = await send(`${ui.url}${path}`, { headers: auth });
+      expect(r.status, path).toBeLessThan(400);
+      for (const secret of [KEY, WRONG_KEY, 'metrics-key-7f3c9a1e5d', 'wrong-key-0b8e2d4f6a']) expect(r.body, path).not.toContain(secret);
+      bytes += r.body.length;
+    }
+    expect(bytes).toBeGreaterThan(10_000);
+    await w2.close();
+    await right.close();
+    await redis.quit();
+    await ui.server.close();
+    await pipe.producer.close();
+    await pipe.client.close();
+    await pipe.sim.close();
+  });
+});
