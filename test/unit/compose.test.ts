@@ -28,7 +28,7 @@ interface Service {
 }
 const compose = parse(composeText, { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
-const settingNames = new Set(Object.values(SETTINGS).map((s) => s.env));
+const settingNames = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
 
 function seconds(d: string | undefined): number {
   const m = /^(\d+)s$/.exec(d ?? '');
