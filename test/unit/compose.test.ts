@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +122,29 @@ describe('Dockerfile and .dockerignore', () => {
     expect(['root', '0']).not.toContain(user);
     const bin = (JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin['bb-reaper'];
     expect(runtime).toContain(`ENTRYPOINT ["node", "${bin}"]`);
+  });
+
+  it('installs in the runtime stage every package the compiled code imports (no dev dependency needed at run time)', () => {
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    const imported = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+        const rel = join(dir, e.name);
+        if (e.isDirectory()) walk(rel);
+        else if (rel.endsWith('.ts')) {
+          for (const m of read(rel).matchAll(/(?:from |import\()'([^.'][^']*)'/g)) {
+            const spec = m[1] as string;
+            if (spec.startsWith('node:')) continue;
+            imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string));
+          }
+        }
+      }
+    };
+    walk('src');
+    expect(imported.size).toBeGreaterThan(5);
+    expect([...imported].filter((name) => !(name in pkg.dependencies))).toEqual([]);
+    // The logger loads pino-pretty by name on a TTY.
+    expect(pkg.dependencies).toHaveProperty('pino-pretty');
   });
 
   it('keeps secrets and build output out of the build context', () => {
