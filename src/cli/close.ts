@@ -105,7 +105,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
         if (invalid.length < MAX_INVALID_KEPT) invalid.push({ where: item.where, input: preview(item.value), reason: problem });
       }
     }
-    const progress = createProgressReporter({ label: 'enqueue', json: opts.json });
+    const progress = createProgressReporter({ label: 'enqueue', unit: 'read', json: opts.json });
     let report;
     try {
       report = await enqueueCloses({ queue: producer.queues.closeQueue, redis }, valid(), {
