@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBrowserbaseClient } from '../../src/browserbase/index.js';
 import { closeJobId } from '../../src/shared/names.js';
 import { getQueueStats } from '../../src/shared/queues.js';
-import { runCli } from '../helpers/cli-process.js';
+import { runCli, spawnCli } from '../helpers/cli-process.js';
 import { testRedisUrl, track, uniquePrefix } from '../helpers/context.js';
 import { startPipeline, testLogger, type PipelineFixture } from '../helpers/pipeline.js';
 import { createCloseWorker } from '../../src/worker/index.js';
@@ -103,6 +103,22 @@ describe('bb-reaper close', () => {
     expect(r.stdout).toContain('accepted 31, duplicate 0, invalid 0');
     expect(r.stdout).toContain('closed 30, already gone 1, dead-lettered 0 (of 31)');
     expect(ids.every((id) => p.sim.getSession(id)?.status === 'COMPLETED')).toBe(true);
+  });
+
+  it('--wait stops on Ctrl-C (exit 130) or after --wait-timeout (exit 1), leaving the closes queued', async () => {
+    const p = await pipeline();
+    const waiting = spawnCli(['close', 'stays-1', '--wait'], { env: p.env });
+    await waiting.waitForOutput(/no worker is running under prefix/);
+    waiting.kill('SIGINT');
+    expect((await waiting.exited).code).toBe(130);
+    expect(waiting.stdout()).toContain('closed 0, already gone 0, dead-lettered 0, still pending 1 (of 1)');
+    expect(waiting.stderr()).toMatch(/interrupted; the 1 pending closes stay queued/);
+    await waiting.close();
+    const timedOut = await runCli(['close', 'stays-2', '--wait', '--wait-timeout', '1s'], { env: p.env });
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stderr).toMatch(/gave up waiting \(--wait-timeout\)/);
+    expect(await jobExists(p, 'stays-1')).toBe(true);
+    expect(await jobExists(p, 'stays-2')).toBe(true);
   });
 
   it('--wait exits 3 and names the dead letters when closes are dead-lettered; JSON output carries them', async () => {
