@@ -1,7 +1,7 @@
 import { createRedis } from '../../src/shared/redis.js';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/redis-server.js';
-import { runCli } from '../helpers/cli-process.js';
+import { runCli, spawnCli } from '../helpers/cli-process.js';
 import { testRedisUrl, trackRedis } from '../helpers/context.js';
 
 describe('bb-reaper demo', () => {
@@ -34,6 +34,32 @@ describe('bb-reaper demo', () => {
     expect(r.stdout).toMatch(/^ {2}dead-lettered\s+2\b/m);
     expect(r.stdout).toMatch(/^ {2}retries\s+\d+/m);
     expect(r.stdout).toMatch(/^ {2}redis\s+embedded/m);
+  });
+
+  it('stops cleanly on Ctrl-C: mid-run (exit 130, keys removed) and while holding the UI after the summary (exit 0)', async () => {
+    const env = { REDIS_URL: testRedisUrl() };
+    const mid = spawnCli(['demo', '--sessions', '20000', '--no-ui', '--no-hold'], { env });
+    await mid.waitForOutput(/enqueued 20000 closes/, 60_000);
+    mid.kill('SIGINT');
+    expect((await mid.exited).code).toBe(130);
+    expect(mid.stdout()).toMatch(/\(interrupted\)/);
+    expect(mid.stdout()).toMatch(/still pending\s+[1-9]/);
+    const prefix = /under the private prefix (\S+)/.exec(mid.stderr())?.[1];
+    expect(prefix).toMatch(/^bb-reaper-demo-/);
+    await mid.close();
+    const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
+    const [, leftover] = await redis.scan('0', 'MATCH', `${prefix}:*`, 'COUNT', 100_000);
+    await redis.quit();
+    expect(leftover).toEqual([]);
+
+    const held = spawnCli(['demo', '--sessions', '100', '--hold'], { env });
+    await held.waitForOutput(/queue UI: http:\/\/127\.0\.0\.1:\d+\/ui\s+\(dead letters/, 60_000);
+    const url = /queue UI: (\S+)\s+\(dead letters/.exec(held.stderr())?.[1] as string;
+    expect((await fetch(url)).status).toBe(200);
+    held.kill('SIGINT');
+    expect((await held.exited).code).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+    await held.close();
   });
 
   it('rejects bad options with exit 2', async () => {
