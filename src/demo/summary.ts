@@ -13,7 +13,7 @@ export const DEMO_SETTINGS = {
   workerRate: 500,
   workerConcurrency: 50,
   workers: 2,
-  attempts: 5,
+  attempts: 6,
   backoffMs: 200,
   /** Closes enqueued per array. */
   batchSize: 500,
@@ -22,7 +22,7 @@ export const DEMO_SETTINGS = {
   /** The 5xx burst starts when this share of closes is done, lasts `burstMs`, fails this share of requests. */
   burstAtFraction: 0.25,
   burstMs: 400,
-  burstErrorRate: 0.5,
+  burstErrorRate: 0.3,
 } as const;
 
 /** What a demo run reports (`--json` prints it). */
