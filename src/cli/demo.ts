@@ -4,7 +4,7 @@ import { HOSTILE_IDS, runDemo } from '../demo/run-demo.js';
 import { DEMO_SETTINGS, formatDemoSummary } from '../demo/summary.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { EXIT_INTERRUPTED } from './close.js';
+import { EXIT_INTERRUPTED } from './follow.js';
 import { action, CliError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { parseCount } from './dlq.js';

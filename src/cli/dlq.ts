@@ -4,7 +4,7 @@ import { closeJobId } from '../shared/names.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterEntry } from '../worker/dead-letter.js';
-import { followCloses, printWaitReport, warnIfNoWorker, EXIT_INTERRUPTED } from './close.js';
+import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker } from './follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';

@@ -4,7 +4,7 @@ import { getQueueStats, createQueues, type QueueStats } from '../shared/queues.j
 import { createSweepQueue, listSweepSchedules, type SweepSchedule } from '../sweep/scheduler.js';
 import { HEARTBEAT_INTERVAL_MS, readWorkerHeartbeats } from '../worker/heartbeat.js';
 import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
-import { HEARTBEAT_FRESH_MS } from './close.js';
+import { HEARTBEAT_FRESH_MS } from './follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';

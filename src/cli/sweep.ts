@@ -15,7 +15,8 @@ import {
   upsertSweepSchedule,
   type SweepSchedule,
 } from '../sweep/scheduler.js';
-import { EXIT_INTERRUPTED, followCloses, parseDurationOption, printWaitReport, warnIfNoWorker, type FollowReport } from './close.js';
+import { parseDurationOption } from './close.js';
+import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';

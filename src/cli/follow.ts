@@ -1,0 +1,65 @@
+import type { Queues } from '../shared/queues.js';
+import type { Redis } from '../shared/redis.js';
+import { waitForCloses, type WaitReport } from '../producer/wait.js';
+import { readWorkerHeartbeats } from '../worker/heartbeat.js';
+import { createProgressReporter } from './progress.js';
+
+/** Exit code after Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+/** A worker whose heartbeat is older than this is not counted as running, in ms. */
+export const HEARTBEAT_FRESH_MS = 15_000;
+/** Dead letters printed in human output. */
+const MAX_LETTERS_PRINTED = 20;
+
+/** Warns on stderr when no worker has sent a heartbeat lately under this prefix. */
+export async function warnIfNoWorker(redis: Redis, prefix: string): Promise<void> {
+  const beats = await readWorkerHeartbeats(redis, prefix).catch(() => []);
+  if (!beats.some((b) => Date.now() - b.lastSeen < HEARTBEAT_FRESH_MS)) {
+    process.stderr.write(`bb-reaper: no worker is running under prefix \`${prefix}\` (no heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s); closes wait until one starts: \`bb-reaper worker\`\n`);
+  }
+}
+
+export type FollowReport = WaitReport & { timedOut: boolean };
+
+/** Waits for closes with a progress bar (TTY) or periodic lines, stopping on Ctrl-C or the timeout. */
+export async function followCloses(
+  target: { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis },
+  jobIds: string[],
+  { json, timeoutMs }: { json?: boolean; timeoutMs?: number },
+): Promise<FollowReport> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const progress = createProgressReporter({ label: 'wait', total: new Set(jobIds).size, json });
+  try {
+    const report = await waitForCloses(target, jobIds, {
+      signal: controller.signal,
+      onProgress: (p) => progress.update(p.total - p.pending, { closed: p.closed, alreadyGone: p.alreadyGone, deadLettered: p.deadLettered }),
+    });
+    return { ...report, timedOut: report.aborted && timedOut };
+  } finally {
+    progress.stop();
+    if (timer) clearTimeout(timer);
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+export function printWaitReport(r: FollowReport): void {
+  const out = process.stdout;
+  out.write(`closed ${r.closed}, already gone ${r.alreadyGone}, dead-lettered ${r.deadLettered}${r.pending > 0 ? `, still pending ${r.pending}` : ''} (of ${r.total})\n`);
+  for (const d of r.deadLetters.slice(0, MAX_LETTERS_PRINTED)) {
+    const code = d.errorCode ? `${d.errorCode}${d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : ''}: ` : '';
+    out.write(`dead-lettered ${d.sessionId ?? d.jobId}: ${code}${d.message}\n`);
+  }
+  if (r.deadLettered > 0) out.write('inspect with `bb-reaper dlq list`, re-drive with `bb-reaper dlq retry --all`\n');
+  if (r.aborted) {
+    process.stderr.write(
+      `bb-reaper: ${r.timedOut ? 'gave up waiting (--wait-timeout)' : 'interrupted'}; the ${r.pending} pending closes stay queued and workers will finish them\n`,
+    );
+  }
+}
