@@ -9,9 +9,10 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 export function register(program: Command): void {
   const cmd = program
     .command('worker')
-    .description('Drain the close queue through the global rate limiter (also runs the ingress bridge and the dead-letter processor).')
+    .description('Drain the close queue through the global rate limiter (also runs the ingress bridge, recurring sweeps and the dead-letter processor).')
     .option('--verify', 'confirm each close by polling GET until the session is terminal (costs extra requests)')
     .option('--no-ingress', 'do not run the ingress bridge in this process')
+    .option('--no-sweeps', 'do not run recurring sweeps (`sweep --every`) in this process')
     .addOption(new Option('--request-timeout <ms>', "timeout of one API request (headers, then body); a dead worker's limiter slots are reclaimed after about twice this").default('10000'))
     .addOption(new Option('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker retries them").default('30000'))
     .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_SHUTDOWN_TIMEOUT_MS)));
@@ -29,6 +30,7 @@ export function register(program: Command): void {
         logger,
         verify: opts.verify === true,
         ingress: opts.ingress !== false,
+        sweeps: opts.sweeps !== false,
         requestTimeoutMs,
         worker: { lockDurationMs, stalledIntervalMs: Math.max(500, Math.floor(lockDurationMs / 2)) },
       });

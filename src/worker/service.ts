@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import { createMetricsRecorder } from '../metrics/index.js';
 import { startIngressBridge } from '../producer/ingress-bridge.js';
 import { createResultsWriter } from '../results/index.js';
+import { startSweepProcessor } from '../sweep/processor.js';
 import type { Logger } from '../shared/logger.js';
 import { createRedis } from '../shared/redis.js';
 import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from './create-worker.js';
@@ -15,6 +16,8 @@ export interface WorkerServiceOptions {
   verify?: boolean;
   /** Run the ingress bridge (Redis stream -> close queue) in this process. Default true. */
   ingress?: boolean;
+  /** Run recurring sweeps registered with `bb-reaper sweep --every` in this process. Default true. */
+  sweeps?: boolean;
   /**
    * Timeout of one API request, for the response headers and again for the body (ms). The
    * limiter reclaims the slots of a worker that died mid-request after about twice this.
@@ -32,9 +35,9 @@ export interface WorkerService {
 
 /**
  * Everything `bb-reaper worker` runs in one process: the close worker (with metrics and the
- * results stream), the dead-letter processor, and the ingress bridge.
+ * results stream), the dead-letter processor, the ingress bridge and the recurring sweeps.
  */
-export async function startWorkerService({ config, logger, verify = false, ingress = true, requestTimeoutMs = 10_000, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
+export async function startWorkerService({ config, logger, verify = false, ingress = true, sweeps = true, requestTimeoutMs = 10_000, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
   if (!config.apiKey) throw new Error('startWorkerService needs config.apiKey');
   const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
   const connectTimeoutMs = Math.min(5000, requestTimeoutMs);
@@ -51,6 +54,7 @@ export async function startWorkerService({ config, logger, verify = false, ingre
   const results = createResultsWriter({ redis: connection, prefix: config.prefix });
   const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
   const bridge = ingress ? startIngressBridge({ connection, prefix: config.prefix, logger }) : undefined;
+  const sweeper = sweeps ? startSweepProcessor({ connection, prefix: config.prefix, client, logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
     closeWorker,
@@ -58,6 +62,7 @@ export async function startWorkerService({ config, logger, verify = false, ingre
       if (closing && !force) return closing;
       closing = (async () => {
         await bridge?.close();
+        await sweeper?.close();
         await closeWorker.close({ force });
         await client.close();
         await connection.quit().catch(() => connection.disconnect());
