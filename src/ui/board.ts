@@ -1,6 +1,6 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import type { BeforeHook } from '@bull-board/api/typings/app';
+import type { AfterHook, BeforeHook } from '@bull-board/api/typings/app';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import { DEAD_LETTER_QUEUE } from '../shared/names.js';
@@ -40,6 +40,23 @@ export const guardBoardWrites: BeforeHook = ({ method, route, request }) => {
   return { allow: false, status: 403, message: `bb-reaper does not allow \`${method.toUpperCase()} ${route}\` on queue \`${queueName ?? '*'}\`: it could lose closes` };
 };
 
+type JobView = { stacktrace?: unknown };
+
+/**
+ * A dead letter's stack trace is always the DLQ processor parking it, never the close's failure:
+ * it is dropped so the Error tab shows only the readable reason.
+ */
+export const tidyBoardAnswers: AfterHook = ({ route, request }, result) => {
+  const body = result.body as { queues?: Array<{ name?: string; jobs?: JobView[] }>; job?: JobView } | undefined;
+  if (!body || typeof body !== 'object') return result;
+  if (route === '/api/queues') {
+    for (const q of body.queues ?? []) if (q.name === DEAD_LETTER_QUEUE) for (const job of q.jobs ?? []) job.stacktrace = [];
+  } else if (route === '/api/queues/:queueName/:jobId' && (request.params as Record<string, string> | undefined)?.queueName === DEAD_LETTER_QUEUE && body.job) {
+    body.job.stacktrace = [];
+  }
+  return result;
+};
+
 /**
  * Mounts Bull Board at `/ui` with the close queue (read-only: nothing in the UI can drop a
  * pending close) and the dead-letter queue (Retry re-drives through the DLQ processor).
@@ -70,7 +87,7 @@ export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'clo
     // the runtime contract is the same, only the two copies' private typings differ.
     serverAdapter: serverAdapter as unknown as BoardServerAdapter,
     options: {
-      handlerHooks: { before: guardBoardWrites },
+      handlerHooks: { before: guardBoardWrites, after: tidyBoardAnswers },
       uiConfig: {
         boardTitle: `bb-reaper · ${queues.prefix}`,
         hideDocsLink: true,
