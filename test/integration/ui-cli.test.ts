@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { spawnCli } from '../helpers/cli-process.js';
+import { testRedisUrl, uniquePrefix } from '../helpers/context.js';
+import { send, UI_PASSWORD, UI_USER } from '../helpers/ui-fixture.js';
+
+describe('bb-reaper ui', () => {
+  it('prints its URL, serves with credentials from the environment, and stops on SIGTERM with exit 0', async () => {
+    const p = spawnCli(['ui', '--port', '0', '--prefix', uniquePrefix('ui-cli')], {
+      env: { REDIS_URL: testRedisUrl(), BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: UI_PASSWORD, LOG_LEVEL: 'info' },
+    });
+    await p.waitForOutput(/http:\/\/127\.0\.0\.1:\d+\/ui\n/);
+    const url = /(http:\/\/127\.0\.0\.1:\d+)\/ui/.exec(p.stdout())![1]!;
+    expect((await send(`${url}/healthz`)).status).toBe(200);
+    expect((await send(`${url}/api/stats`)).status).toBe(401);
+    expect((await send(`${url}/api/stats`, { headers: { authorization: `Bearer ${UI_PASSWORD}` } })).status).toBe(200);
+    expect(p.stderr()).not.toContain(UI_PASSWORD);
+    p.kill('SIGTERM');
+    const { code } = await p.exited;
+    expect(code).toBe(0);
+    expect(p.stderr()).toMatch(/shutting down gracefully/);
+    expect(p.stderr()).toMatch(/ui stopped/);
+    expect(p.stderr()).not.toContain(UI_PASSWORD);
+    await p.close();
+  });
+
+  it('rejects a bad port with exit 2 naming the flag', async () => {
+    const p = spawnCli(['ui', '--port', '70000'], { env: { REDIS_URL: testRedisUrl() } });
+    const { code } = await p.exited;
+    expect(code).toBe(2);
+    expect(p.stderr()).toMatch(/--port \(uiPort\): expected an integer from 0 to 65535, got `70000`/);
+    await p.close();
+  });
+});
