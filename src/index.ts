@@ -107,3 +107,5 @@ export {
   type SweepProcessorOptions,
   type OrphanSummary,
 } from './sweep/index.js';
+export { createMetricsRecorder, readCounters, renderMetrics, LATENCY_BUCKETS_SECONDS, type MetricsRecorder, type MetricsRecorderOptions, type CounterSnapshot, type MetricsSnapshot } from './metrics/index.js';
+export { createUiServer, gatherOpsSnapshot, type UiServer, type UiServerOptions, type OpsSnapshot } from './ui/index.js';
