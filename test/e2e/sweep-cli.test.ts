@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeJobId } from '../../src/shared/names.js';
 import { createRedis } from '../../src/shared/redis.js';
 import { createSweepQueue, listSweepSchedules } from '../../src/sweep/scheduler.js';
-import { runCli } from '../helpers/cli-process.js';
+import { runCli, spawnCli } from '../helpers/cli-process.js';
 import { testRedisUrl, trackRedis } from '../helpers/context.js';
 import { SIM_KEY, startPipeline, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
 
@@ -94,6 +94,23 @@ describe('bb-reaper sweep', () => {
     expect(await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized')).toBe(0);
     const again = await runCli(['sweep', '--stop', '--name', 'ci'], { env: redisOnly });
     expect(again.stdout).toContain('no recurring sweep named `ci`');
+  });
+
+  it('a recurring sweep registered with --every runs inside `bb-reaper worker` and closes the orphans it finds', async () => {
+    const { p, env, oldCi, oldOther, young, kept } = await fleet();
+    const redisOnly = { REDIS_URL: env.REDIS_URL, BB_REAPER_PREFIX: env.BB_REAPER_PREFIX };
+    const reg = await runCli(['sweep', '--every', '1h', '--older-than', '90m', '--q', "user_metadata['owner']:'ci'"], { env: redisOnly });
+    expect(reg.code).toBe(0);
+    expect(reg.stderr).toMatch(/no worker is running under prefix/);
+    const worker = spawnCli(['worker', '--no-ingress'], { env });
+    // The first run of an `every` schedule starts at once.
+    await waitFor('scheduled sweep closed the orphans', () => oldCi.every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 30_000);
+    for (const id of [...oldOther, ...young, ...kept]) expect(p.sim.getSession(id)?.status).toBe('RUNNING');
+    expect((await p.producer.queues.closeQueue.getJob(closeJobId(oldCi[0] as string)))?.data.source).toBe('sweep');
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    await worker.close();
+    expect((await runCli(['sweep', '--stop'], { env: redisOnly })).stdout).toContain('removed recurring sweep `default`');
   });
 
   it('reports bad input with exit 2: durations, combinations, a query the API rejects, a missing key', async () => {
