@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../config/resolve.js';
 import { closeSessionWith } from './close-session.js';
-import { createTransport } from './http.js';
+import { createTransport, type ResponseObserver } from './http.js';
 import { RESPONSE_SHAPES } from './responses.js';
 import { assertSessionId, encodeSessionId } from './session-id.js';
 import type { BrowserbaseClient, CreateSessionParams, ListSessionsParams, RequestOptions } from './types.js';
@@ -33,6 +33,11 @@ export interface BrowserbaseClientOptions {
   connections?: number;
   /** `User-Agent` header. Default `bb-reaper/0.1.0`. */
   userAgent?: string;
+  /**
+   * Called once per HTTP request the client makes (closes, their follow-up GETs, verify polls),
+   * with the status or `'error'` and the duration in ms: the hook for metrics. Default: none.
+   */
+  onResponse?: ResponseObserver;
 }
 
 const positiveMs = z.number().int('expected an integer number of ms').min(1, 'expected at least 1 ms').max(3_600_000, 'expected at most 3 600 000 ms');
@@ -49,6 +54,7 @@ const optionsSchema = z.object({
   connectTimeoutMs: positiveMs.default(CLIENT_DEFAULTS.connectTimeoutMs),
   headersTimeoutMs: positiveMs.default(CLIENT_DEFAULTS.headersTimeoutMs),
   bodyTimeoutMs: positiveMs.default(CLIENT_DEFAULTS.bodyTimeoutMs),
+  onResponse: z.custom<ResponseObserver>((v) => v === undefined || typeof v === 'function', 'expected a function').optional(),
   connections: z.number().int('expected an integer').min(1, 'expected at least 1').max(10_000, 'expected at most 10 000').default(CLIENT_DEFAULTS.connections),
   userAgent: z.string().regex(/^[\x20-\x7e]+$/, 'expected printable ASCII').default(CLIENT_DEFAULTS.userAgent),
 });

@@ -15,7 +15,20 @@ export interface TransportOptions {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  onResponse?: ResponseObserver;
 }
+
+/** What `onResponse` sees of every request: never headers, never the key. */
+export interface ResponseInfo {
+  method: string;
+  /** Path as sent, percent-encoded. */
+  path: string;
+  /** HTTP status, or `'error'` when no response arrived (socket error, timeout). */
+  status: number | 'error';
+  durationMs: number;
+}
+
+export type ResponseObserver = (info: ResponseInfo) => void;
 
 export interface SendOptions<T> extends RequestOptions {
   method: 'GET' | 'POST';
@@ -85,6 +98,8 @@ export function createTransport(o: TransportOptions): Transport {
       });
     if (s.signal?.aborted) throw aborted();
 
+    const started = performance.now();
+    const observe = (status: number | 'error') => o.onResponse?.({ method: request.method, path: request.path, status, durationMs: performance.now() - started });
     let statusCode: number;
     let text: string | undefined;
     let responseHeaders: Record<string, string | string[] | undefined>;
@@ -111,12 +126,14 @@ export function createTransport(o: TransportOptions): Transport {
       }
     } catch (err) {
       if (s.signal?.aborted) throw aborted();
+      observe('error');
       throw new BrowserbaseError('TRANSIENT', `Browserbase request ${request.method} ${request.path} failed: ${describeFailure(err, headersTimeoutMs, bodyTimeoutMs)}`, {
         request,
         cause: safeCause(err),
       });
     }
 
+    observe(statusCode);
     const body = text === undefined ? undefined : parseJson(text);
     const code = classifyStatus(statusCode);
     if (code !== undefined) {

@@ -1,5 +1,6 @@
 // The Browserbase client feature: the typed client, its errors, id validation and retry helpers.
 export { createBrowserbaseClient, CLIENT_DEFAULTS, type BrowserbaseClientOptions } from './client.js';
+export type { ResponseInfo, ResponseObserver } from './http.js';
 export { DEFAULT_VERIFY_TIMEOUT_MS } from './close-session.js';
 export {
   BrowserbaseError,

@@ -66,20 +66,13 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       result = await limiter.schedule(async () => {
         const p = limiter.pausedUntil();
         if (p) throw new PausedSignal(p);
-        const t0 = Date.now();
-        try {
-          const r = await client.closeSession(data.sessionId, {
-            verify: deps.verify,
-            ...(signal ? { signal } : {}),
-            ...(data.projectId !== undefined ? { projectId: data.projectId } : {}),
-          });
-          metrics?.apiResponse(r.httpStatus, Date.now() - t0);
-          limiter.reportOk();
-          return r;
-        } catch (err) {
-          metrics?.apiResponse(err instanceof BrowserbaseError && err.statusCode !== undefined ? err.statusCode : 'error', Date.now() - t0);
-          throw err;
-        }
+        const r = await client.closeSession(data.sessionId, {
+          verify: deps.verify,
+          ...(signal ? { signal } : {}),
+          ...(data.projectId !== undefined ? { projectId: data.projectId } : {}),
+        });
+        limiter.reportOk();
+        return r;
       });
     } catch (err) {
       return handleFailure(err, job, data, attempt, token, log, started);

@@ -40,6 +40,7 @@ export interface WorkerService {
 export async function startWorkerService({ config, logger, verify = false, ingress = true, sweeps = true, requestTimeoutMs = 10_000, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
   if (!config.apiKey) throw new Error('startWorkerService needs config.apiKey');
   const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
+  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
   const connectTimeoutMs = Math.min(5000, requestTimeoutMs);
   const client = createBrowserbaseClient({
     apiKey: config.apiKey,
@@ -47,10 +48,10 @@ export async function startWorkerService({ config, logger, verify = false, ingre
     connectTimeoutMs,
     headersTimeoutMs: requestTimeoutMs,
     bodyTimeoutMs: requestTimeoutMs,
+    onResponse: (r) => metrics.apiResponse(r.status, r.durationMs),
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
-  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
   const results = createResultsWriter({ redis: connection, prefix: config.prefix });
   const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
   const bridge = ingress ? startIngressBridge({ connection, prefix: config.prefix, logger }) : undefined;

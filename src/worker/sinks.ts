@@ -1,6 +1,9 @@
 import type { CloseOutcome } from '../browserbase/index.js';
 
-/** What the worker records for `/metrics` (implemented by `src/metrics`). */
+/**
+ * What the worker records for `/metrics` (implemented by `src/metrics`). `apiResponse` is fed by
+ * the client's `onResponse` hook (one call per HTTP request), not by the processor.
+ */
 export interface MetricsSink {
   closeOutcome(outcome: CloseOutcome | 'dead_lettered'): void;
   apiResponse(status: number | 'error', durationMs: number): void;

@@ -24,8 +24,10 @@ describe('/metrics', () => {
     const redis = trackRedis(createRedis(testRedisUrl()));
     // Two worker "processes", each with its own recorder: one with a wrong key (everything dead-letters), then one with the right key.
     const dead = pipe.sim.createSessions(4);
-    const wrong = track(createBrowserbaseClient({ apiKey: WRONG_KEY, baseUrl: pipe.sim.url }), 'client');
-    const w1 = await pipe.startWorker({ client: wrong, metrics: createMetricsRecorder({ redis, prefix: pipe.prefix, flushIntervalMs: 200 }) });
+    // Wired as the worker service does: the client's onResponse hook feeds the recorder.
+    const m1 = createMetricsRecorder({ redis, prefix: pipe.prefix, flushIntervalMs: 200 });
+    const wrong = track(createBrowserbaseClient({ apiKey: WRONG_KEY, baseUrl: pipe.sim.url, onResponse: (r) => m1.apiResponse(r.status, r.durationMs) }), 'client');
+    const w1 = await pipe.startWorker({ client: wrong, metrics: m1 });
     await pipe.producer.closeSessions(dead);
     await waitFor('4 dead letters', async () => (await pipe.producer.queues.deadLetterQueue.getJobCounts('failed')).failed === 4);
     await w1.close();
@@ -33,8 +35,9 @@ describe('/metrics', () => {
     pipe.sim.setFaults({ errorRate: 0.15 });
 
     const ids = pipe.sim.createSessions(80);
-    const right = track(createBrowserbaseClient({ apiKey: KEY, baseUrl: pipe.sim.url }), 'client');
-    const w2 = await pipe.startWorker({ client: right, metrics: createMetricsRecorder({ redis, prefix: pipe.prefix, flushIntervalMs: 200 }) });
+    const m2 = createMetricsRecorder({ redis, prefix: pipe.prefix, flushIntervalMs: 200 });
+    const right = track(createBrowserbaseClient({ apiKey: KEY, baseUrl: pipe.sim.url, onResponse: (r) => m2.apiResponse(r.status, r.durationMs) }), 'client');
+    const w2 = await pipe.startWorker({ client: right, metrics: m2 });
     await pipe.producer.closeSessions(ids);
     await waitFor('80 closes', () => pipe.sim.stats().closes.released === 80);
     const live = await scrape(ui.url);
@@ -51,20 +54,20 @@ describe('/metrics', () => {
     expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(4);
     expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'waiting' })).toBe(0);
     expect(sampleValue(m, 'bb_reaper_workers')).toBe(0);
-    // Responses by status: exactly the simulator's close requests (POST), status by status. A
-    // refused close (here 401) is followed by one GET that decides "already gone" or not; the
-    // worker records the close's own answer, so those GETs are the only requests not counted.
+    // Responses by status: exactly what the simulator answered, request by request (the closes
+    // and the GET that follows each refused close), recorded by the client's onResponse hook.
     const calls = pipe.sim.calls();
-    const countByStatus = (method: string) => {
+    const countByStatus = (method?: string) => {
       const out: Record<string, number> = {};
-      for (const c of calls.filter((c) => c.method === method)) out[String(c.status)] = (out[String(c.status)] ?? 0) + 1;
+      for (const c of calls.filter((c) => method === undefined || c.method === method)) out[String(c.status)] = (out[String(c.status)] ?? 0) + 1;
       return out;
     };
     const posts = countByStatus('POST');
     expect(calls).toHaveLength(sim.requests.total);
     expect(countByStatus('GET')).toEqual({ '401': 4 });
     const byStatus = Object.fromEntries(m.get('bb_reaper_api_responses_total')!.samples.map((s) => [s.labels.status, s.value]));
-    expect(byStatus).toEqual(posts);
+    expect(byStatus).toEqual(countByStatus());
+    expect(byStatus).toEqual(Object.fromEntries(Object.entries(sim.requests.byStatus).map(([k, v]) => [k, v])));
     expect(posts['401']).toBe(4);
     expect(posts['200']).toBe(80);
     expect(posts['429'] ?? 0).toBeGreaterThan(0);
@@ -72,9 +75,8 @@ describe('/metrics', () => {
     expect(fiveXx).toBeGreaterThan(0);
     expect(sampleValue(m, 'bb_reaper_rate_limited_total')).toBe(posts['429']);
     expect(sampleValue(m, 'bb_reaper_retries_total', { code: 'TRANSIENT' })).toBe(fiveXx);
-    const closeRequests = Object.values(posts).reduce((a, b) => a + b, 0);
-    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_count')).toBe(closeRequests);
-    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_bucket', { le: '+Inf' })).toBe(closeRequests);
+    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_count')).toBe(sim.requests.total);
+    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_bucket', { le: '+Inf' })).toBe(sim.requests.total);
 
     await redis.quit();
     await ui.server.close();
