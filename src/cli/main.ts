@@ -29,6 +29,12 @@ export async function buildProgram(): Promise<Command> {
   return program;
 }
 
+// `bb-reaper ... | head` closes our stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 async function main(): Promise<void> {
   const program = await buildProgram();
   try {

@@ -36,19 +36,22 @@ export function register(program: Command): void {
       });
       return new Promise<number>((resolve) => {
         let signals = 0;
+        let forced = false;
         const onSignal = (signal: NodeJS.Signals) => {
           signals++;
           if (signals === 1) {
             logger.info({ signal, timeoutMs }, 'shutting down gracefully (send the signal again to force)');
             const timer = setTimeout(() => {
               logger.warn({ timeoutMs }, 'graceful shutdown timed out; forcing');
+              forced = true;
               void service.close({ force: true }).finally(() => resolve(EXIT.FAILURE));
+              setTimeout(() => process.exit(EXIT.FAILURE), 2000).unref();
             }, timeoutMs);
             timer.unref();
             void service.close().then(
               () => {
                 clearTimeout(timer);
-                resolve(EXIT.OK);
+                resolve(forced ? EXIT.FAILURE : EXIT.OK);
               },
               (err: Error) => {
                 logger.error({ err: err.message }, 'shutdown failed');
@@ -57,6 +60,7 @@ export function register(program: Command): void {
             );
           } else {
             logger.warn({ signal }, 'second signal: forcing exit');
+            forced = true;
             void service.close({ force: true }).finally(() => resolve(EXIT.FAILURE));
             setTimeout(() => process.exit(EXIT.FAILURE), 2000).unref();
           }

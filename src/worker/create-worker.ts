@@ -156,13 +156,19 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     limiter,
     queues,
     close({ force = false } = {}) {
-      if (closing && !force) return closing;
-      const w = worker;
+      if (closing) {
+        // Already stopping: a forced close only cancels what is still in flight.
+        if (force) {
+          worker.cancelAllJobs('shutdown forced');
+          void worker.close(true).catch(() => {});
+        }
+        return closing;
+      }
       closing = (async () => {
         clearInterval(sweepTimer);
         logger.info({ queued: limiter.queued() }, 'stopping: no new jobs; returning unsent jobs to the queue; finishing in-flight closes');
-        const done = w.close(force);
-        if (force) w.cancelAllJobs('shutdown forced');
+        const done = worker.close(force);
+        if (force) worker.cancelAllJobs('shutdown forced');
         await limiter.stop();
         await done;
         await dlqProcessor?.close();

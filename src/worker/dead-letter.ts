@@ -23,10 +23,14 @@ export function buildDeadLetter(job: Job<CloseJobData>, now = Date.now()): DeadL
     attemptsMade: history.length - (data.attemptsOffset ?? 0),
     errorCode: last?.code ?? codeOf(job.failedReason),
     ...(last?.httpStatus !== undefined ? { httpStatus: last.httpStatus } : {}),
-    message: last?.message ?? job.failedReason ?? 'unknown failure',
+    message: last?.message ?? stripCode(job.failedReason) ?? 'unknown failure',
     history,
     ...(data.redriveCount !== undefined ? { redriveCount: data.redriveCount } : {}),
   };
+}
+
+function stripCode(reason: string | undefined): string | undefined {
+  return reason?.replace(/^[A-Z_]{3,}: /, '');
 }
 
 function codeOf(reason: string | undefined): string {
@@ -53,9 +57,20 @@ export async function moveToDeadLetter(queues: DlqQueues, job: Job<CloseJobData>
   const state = await job.getState();
   if (state !== 'failed') return undefined;
   const letter = buildDeadLetter(job);
+  const existing = await queues.deadLetterQueue.getJob(String(job.id));
+  if (existing && !sameFailure(existing.data, letter)) {
+    // An older letter of the same session (closed again after an earlier dead letter, and failed
+    // again): the new failure replaces it, so the letter shows what happened last.
+    await existing.remove();
+  }
   await queues.deadLetterQueue.add(DEAD_LETTER_JOB_NAME, letter, { jobId: String(job.id) });
   await job.remove();
   return letter;
+}
+
+/** True when two letters describe the same failure (a move repeated after a crash). */
+function sameFailure(a: DeadLetterData | undefined, b: DeadLetterData): boolean {
+  return a !== undefined && a.enqueuedAt === b.enqueuedAt && (a.history?.length ?? 0) === b.history.length && a.errorCode === b.errorCode;
 }
 
 /** Backstop: moves every close job still in the failed state to the DLQ. Returns the letters moved. */

@@ -9,7 +9,8 @@ import type { AttemptRecord, CloseJobData } from '../shared/jobs.js';
 export class InvalidJobError extends UnrecoverableError {
   readonly code = 'INVALID_JOB';
   constructor(message: string) {
-    super(message);
+    // The code leads the message: it becomes the job's failedReason, read by the dead-letter move.
+    super(`INVALID_JOB: ${message}`);
     this.name = 'InvalidJobError';
   }
 }

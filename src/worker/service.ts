@@ -60,7 +60,10 @@ export async function startWorkerService({ config, logger, verify = false, ingre
   return {
     closeWorker,
     close({ force = false } = {}) {
-      if (closing && !force) return closing;
+      if (closing) {
+        if (force) void closeWorker.close({ force: true });
+        return closing;
+      }
       closing = (async () => {
         await bridge?.close();
         await sweeper?.close();

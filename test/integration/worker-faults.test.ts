@@ -94,9 +94,31 @@ describe('worker under API faults', () => {
     await p.producer.queues.closeQueue.add('close-session', { sessionId: '../etc/passwd', enqueuedAt: Date.now() }, { jobId: 'close-bad' });
     await waitFor('dead-lettered', async () => (await listDeadLetters(p.producer.queues)).length === 1);
     const [l] = await listDeadLetters(p.producer.queues);
-    expect(l?.data.message).toMatch(/invalid `sessionId`/);
+    expect(l?.data.errorCode).toBe('INVALID_JOB');
+    expect(l?.data.message).toMatch(/^invalid `sessionId`/);
     expect(p.sim.stats().requests.total).toBe(0);
     await worker.close();
+    await closeAll(p);
+  });
+
+  it('a newer failure of the same session replaces its older dead letter', async () => {
+    const p = await startPipeline();
+    const [id] = p.sim.createSessions(1);
+    const { createBrowserbaseClient } = await import('../../src/browserbase/index.js');
+    const wrongKey = createBrowserbaseClient({ apiKey: 'wrong-key', baseUrl: p.sim.url });
+    const w1 = await p.startWorker({ client: wrongKey });
+    await p.producer.closeSessions([id!]);
+    await waitFor('first letter parked', async () => (await listDeadLetters(p.producer.queues)).some((l) => l.state === 'failed'));
+    await w1.close();
+    await wrongKey.close();
+    p.sim.setFaults({ errorRate: 1 });
+    const w2 = await p.startWorker({ config: { attempts: 1 } });
+    expect((await p.producer.closeSessions([id!])).accepted).toBe(1); // the earlier close job is gone: a fresh one
+    await waitFor('second letter parked', async () => (await listDeadLetters(p.producer.queues)).some((l) => l.state === 'failed' && l.data.errorCode === 'TRANSIENT'));
+    const letters = await listDeadLetters(p.producer.queues);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.data).toMatchObject({ sessionId: id, errorCode: 'TRANSIENT' });
+    await w2.close();
     await closeAll(p);
   });
 
