@@ -36,7 +36,7 @@ function numericFlags(flags: IngressFlags): { claimIdleMs?: number; batchSize?: 
 export function register(program: Command): void {
   const cmd = program
     .command('ingress')
-    .description('Move close requests that other services XADD to <prefix>:ingress into the close queue (the worker command runs this too)')
+    .description('move close requests that other services XADD to <prefix>:ingress into the close queue (the worker command runs this too)')
     .option('--consumer-name <name>', 'name in the consumer group (default <hostname>:<pid>:<random>; never share a fixed name between live processes)')
     .option('--claim-idle-ms <ms>', 'claim entries another consumer has held unacknowledged this long (default 30000)')
     .option('--batch-size <n>', 'entries read per round trip (default 100)')

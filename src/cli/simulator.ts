@@ -49,7 +49,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function register(program: Command): void {
   program
     .command('simulator')
-    .description('Run the Browserbase API simulator (a stand-in for api.browserbase.com) until SIGINT/SIGTERM')
+    .description('run the Browserbase API simulator (a stand-in for api.browserbase.com) until SIGINT/SIGTERM')
     .option('--port <port>', 'TCP port (0 = any free port)', '4010')
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--project-id <id>', 'project the API keys belong to (default sim-project)')

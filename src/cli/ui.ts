@@ -10,7 +10,7 @@ export const DEFAULT_UI_SHUTDOWN_TIMEOUT_MS = 10_000;
 export function register(program: Command): void {
   const cmd = program
     .command('ui')
-    .description('Serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...).')
+    .description('serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...)')
     .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_UI_SHUTDOWN_TIMEOUT_MS)));
   addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'logLevel']);
   cmd.addHelpText(

@@ -9,7 +9,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 export function register(program: Command): void {
   const cmd = program
     .command('worker')
-    .description('Drain the close queue through the global rate limiter (also runs the ingress bridge, recurring sweeps and the dead-letter processor).')
+    .description('drain the close queue through the global rate limiter (also runs the ingress bridge, recurring sweeps and the dead-letter processor)')
     .option('--verify', 'confirm each close by polling GET until the session is terminal (costs extra requests)')
     .option('--no-ingress', 'do not run the ingress bridge in this process')
     .option('--no-sweeps', 'do not run recurring sweeps (`sweep --every`) in this process')
