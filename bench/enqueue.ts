@@ -15,7 +15,7 @@ import { benchPrefix, fixed, mb, median, ratio, type Bench, type BenchContext, t
 const ARRAY_IDS = 100_000;
 const STREAM_IDS = 1_000_000;
 const CHUNK = 1000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const RSS_TARGET_BYTES = 200 * 1024 * 1024;
 
 /** Raw BullMQ: the same jobs (name, data, deterministic id) added with `addBulk` in chunks of 1000. */
