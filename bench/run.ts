@@ -10,9 +10,9 @@ import { enqueueBench } from './enqueue.js';
 import { idleLatencyBench } from './idle-latency.js';
 import { overheadBench } from './overhead.js';
 import { rateFidelityBench } from './rate-fidelity.js';
-import { startBenchRedis } from './lib/redis-server.js';
 import { renderResult, type Bench, type BenchResult } from './lib/report.js';
 import { sdkBench } from './sdk-baseline.js';
+import { startRedisServer } from '../src/shared/redis-server.js';
 import { unknownLimitBench } from './unknown-limit.js';
 
 const BENCHES: Bench[] = [enqueueBench, rateFidelityBench, unknownLimitBench, sdkBench, overheadBench, idleLatencyBench];
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   const cpu = cpus();
   const header = `bb-reaper benchmarks ${new Date().toISOString()} | node ${process.version} | ${cpu.length} x ${cpu[0]?.model ?? 'cpu'} | load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   process.stdout.write(`${header}\n`);
-  const redis = await startBenchRedis();
+  const redis = await startRedisServer(); // private, no persistence; FLUSHDB between cases is safe
   const results: BenchResult[] = [];
   let broken = 0;
   try {
