@@ -22,6 +22,12 @@ export interface Child {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** Children still running: killed if the benchmark process exits without stopping them. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** Spawns `node <script> <args>` with a minimal environment plus `env`. */
 export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): Child {
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\``);
@@ -32,6 +38,8 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const running = () => child.exitCode === null && child.signalCode === null;
   return {
