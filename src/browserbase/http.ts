@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
-import { Pool } from 'undici';
+import type { Pool as UndiciPool } from 'undici';
 import type { z } from 'zod';
 import { BrowserbaseError, classifyStatus, describeHttpError, type RequestSummary } from './errors.js';
 import { checkShape, errorBodyMessage, parseJson } from './responses.js';
@@ -43,6 +44,23 @@ export interface Transport {
   /** Sends one request; resolves for a 2xx with a well-formed body, throws `BrowserbaseError` otherwise. */
   send<T>(opts: SendOptions<T>): Promise<{ statusCode: number; data: T }>;
   close(): Promise<void>;
+}
+
+/**
+ * undici's Pool, loaded on its own: undici's index installs undici 7 as the global dispatcher of
+ * Node's built-in `fetch` when it loads, and Node 20's fetch then rejects every request with a
+ * `content-length` header — which broke the official SDK's POSTs in any process that imported
+ * bb-reaper (`test/e2e/global-fetch.test.ts`). The Pool and API modules have no such side effect.
+ */
+const Pool = loadPool();
+
+function loadPool(): typeof UndiciPool {
+  const require = createRequire(import.meta.url);
+  const pool = require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+  // What undici's index does besides the global dispatcher: give dispatchers `request()` & co.
+  const dispatcher = require('undici/lib/dispatcher/dispatcher.js') as { prototype: Record<string, unknown> };
+  if (typeof dispatcher.prototype.request !== 'function') Object.assign(dispatcher.prototype, require('undici/lib/api/index.js'));
+  return pool;
 }
 
 const REDACTED = '[redacted]';
