@@ -25,6 +25,14 @@ export interface CloseProcessorDeps {
   backoffMaxMs: number;
   /** Confirm each close by polling GET until the session is terminal. */
   verify: boolean;
+  /**
+   * True while this worker still holds the job's lock. Checked before sending when the job
+   * waited longer than `lockCheckAfterMs` for its slot: after a Redis outage the lock may have
+   * expired and another worker taken the job, and sending again would close the session twice.
+   */
+  lockStillHeld?: (job: Job<CloseJobData>, token: string) => Promise<boolean>;
+  /** Default 10 000 ms. */
+  lockCheckAfterMs?: number;
   random?: () => number;
 }
 
@@ -33,6 +41,14 @@ class FinalFailure extends UnrecoverableError {
   constructor(readonly record: AttemptRecord) {
     super(`${record.code}${record.httpStatus !== undefined ? ` (HTTP ${record.httpStatus})` : ''}: ${record.message ?? 'failed'}`);
     this.name = 'FinalFailure';
+  }
+}
+
+/** Not sent: the job's lock expired while it waited and another worker owns it now. */
+export class LockLostError extends Error {
+  constructor() {
+    super('lock lost while waiting for a limiter slot; another worker owns the job now, so it was not sent');
+    this.name = 'LockLostError';
   }
 }
 
@@ -66,6 +82,9 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       result = await limiter.schedule(async () => {
         const p = limiter.pausedUntil();
         if (p) throw new PausedSignal(p);
+        if (token && deps.lockStillHeld && Date.now() - started > (deps.lockCheckAfterMs ?? 10_000) && !(await deps.lockStillHeld(job, token))) {
+          throw new LockLostError();
+        }
         const r = await client.closeSession(data.sessionId, {
           verify: deps.verify,
           ...(signal ? { signal } : {}),
@@ -98,6 +117,10 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
 
   async function handleFailure(err: unknown, job: Job<CloseJobData>, data: CloseJobData, attempt: number, token: string | undefined, log: Logger, started: number): Promise<never> {
     const durationMs = Date.now() - started;
+    if (err instanceof LockLostError) {
+      log.warn({ durationMs }, err.message);
+      throw err; // BullMQ cannot move a job it no longer owns; the owner finishes it
+    }
     if (err instanceof PausedSignal || (err instanceof BrowserbaseError && err.code === 'RATE_LIMITED')) {
       let until = err instanceof PausedSignal ? err.until : 0;
       if (err instanceof BrowserbaseError) {

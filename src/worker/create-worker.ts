@@ -92,6 +92,8 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     backoffMs: config.backoffMs,
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     verify: opts.verify ?? false,
+    lockStillHeld: async (job, token) => (await connection.get(`${queues.closeQueue.toKey(String(job.id))}:lock`)) === token,
+    lockCheckAfterMs: Math.floor((opts.lockDurationMs ?? 30_000) / 3),
   });
   const worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
     connection,

@@ -11,7 +11,8 @@ describe('close pipeline', () => {
     const r2 = await p.producer.closeSessions([...ids.slice(half), ...ids.slice(0, 10)]);
     expect(r1).toMatchObject({ accepted: half, duplicates: 0, invalidCount: 0 });
     expect(r2).toMatchObject({ accepted: half, duplicates: 10, invalidCount: 0 });
-    const worker = await p.startWorker();
+    // A short lock makes jobs that wait over a second for their slot check they still own it.
+    const worker = await p.startWorker({ lockDurationMs: 3000 });
     let closed = 0;
     worker.events.on('closed', () => closed++);
     await waitFor('all sessions COMPLETED', () => (p.sim.stats().sessions.COMPLETED ?? 0) === ids.length);

@@ -53,6 +53,15 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({ 'x-ratelimit-reset': String(NOW / 1000 - 12) }, NOW)).toBe(0);
   });
 
+  it('takes x-ratelimit-reset as the precise form of a whole-second retry-after naming the same moment', () => {
+    expect(parseRetryAfter({ 'retry-after': '1', 'x-ratelimit-reset': '0.042' }, NOW)).toBe(42);
+    expect(parseRetryAfter({ 'retry-after': '3', 'x-ratelimit-reset': '2.5' }, NOW)).toBe(2500);
+    // a different moment: retry-after wins
+    expect(parseRetryAfter({ 'retry-after': '3', 'x-ratelimit-reset': '1.5' }, NOW)).toBe(3000);
+    expect(parseRetryAfter({ 'retry-after': '3', 'x-ratelimit-reset': '7' }, NOW)).toBe(3000);
+    expect(parseRetryAfter({ 'retry-after': new Date(NOW + 2000).toUTCString(), 'x-ratelimit-reset': String(NOW / 1000 + 1.6) }, NOW)).toBe(1600);
+  });
+
   it('falls through unusable values to the next source', () => {
     expect(parseRetryAfter({ 'retry-after-ms': 'soon', 'retry-after': '2' }, NOW)).toBe(2000);
     expect(parseRetryAfter({ 'retry-after': '-5', 'x-ratelimit-reset': '4' }, NOW)).toBe(4000);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../../src/browserbase/index.js';
 import type { CloseJobData } from '../../src/shared/jobs.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { createCloseProcessor } from '../../src/worker/close-processor.js';
+import { createCloseProcessor, LockLostError } from '../../src/worker/close-processor.js';
 import { WorkerEvents } from '../../src/worker/events.js';
 import type { GlobalLimiter } from '../../src/worker/limiter.js';
 import type { LimiterState } from '../../src/worker/limiter-state.js';
@@ -13,7 +13,7 @@ import type { LimiterState } from '../../src/worker/limiter-state.js';
 
 const state: LimiterState = { configuredRate: 10, effectiveRate: 7, concurrency: 5, pausedUntil: 0, last429At: 0, ceiling: 0, rateLimitedTotal: 0 };
 
-function setup(outcome: CloseResult | BrowserbaseError, data: Partial<CloseJobData> = {}) {
+function setup(outcome: CloseResult | BrowserbaseError, data: Partial<CloseJobData> = {}, extra: { lockStillHeld?: () => Promise<boolean> } = {}) {
   const calls: string[] = [];
   let pausedUntil = 0;
   const limiter = {
@@ -55,6 +55,7 @@ function setup(outcome: CloseResult | BrowserbaseError, data: Partial<CloseJobDa
     backoffMaxMs: 1000,
     verify: false,
     random: () => 0.5,
+    ...(extra.lockStillHeld ? { lockStillHeld: extra.lockStillHeld, lockCheckAfterMs: -1 } : {}),
   });
   const run = () => processor(job as unknown as Job<CloseJobData>, 'token');
   return { calls, job, run };
@@ -99,6 +100,14 @@ describe('close processor decisions', () => {
     const { run, calls } = setup(err('REJECTED', 401));
     await expect(run()).rejects.toBeInstanceOf(UnrecoverableError);
     expect(calls).toEqual(['close', 'updateData']);
+  });
+
+  it('does not send a close whose lock expired while it waited (another worker owns the job)', async () => {
+    const { run, calls } = setup({ id: 's1', status: 'RUNNING', outcome: 'closed', httpStatus: 200 }, {}, { lockStillHeld: async () => false });
+    await expect(run()).rejects.toBeInstanceOf(LockLostError);
+    expect(calls).toEqual([]);
+    const held = setup({ id: 's1', status: 'RUNNING', outcome: 'closed', httpStatus: 200 }, {}, { lockStillHeld: async () => true });
+    await expect(held.run()).resolves.toMatchObject({ outcome: 'closed' });
   });
 
   it('a cancelled request (shutdown) goes back to the queue at once, no attempt used', async () => {
