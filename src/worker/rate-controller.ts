@@ -5,9 +5,9 @@ import { limiterKeys, parseLimiterState, type LimiterState } from './limiter-sta
  * Adaptive rate control shared by all workers, as atomic Lua scripts on one Redis hash:
  * - `init`: a starting worker records the configured rate and concurrency;
  * - `on429`: any worker that sees a 429 pauses everyone until the server's delay has passed and
- *   (at most once per cool-down) lowers the effective rate to 95 % of the success rate actually
- *   observed in the last seconds — what the server really admits — or to 70 % when nothing
- *   succeeded lately;
+ *   (at most once per cool-down) lowers the effective rate by at least 15 %, to 95 % of the success
+ *   rate observed in the last complete second — what the server really admits — or to 70 % when
+ *   nothing succeeded lately;
  * - `tick`: once a second (globally), after 2 s without a 429, the rate climbs back: quickly up to
  *   95 % of the estimated ceiling, then slowly (3 %/s), never above the configured rate nor, for
  *   30 s, above 97 % of the last rate that drew a 429 (so a steady state draws no 429s).
@@ -45,10 +45,14 @@ local lastDec = n(redis.call('HGET', state, 'lastDecreaseAt'))
 if now - lastDec >= math.max(1000, retryAfter + 500) then
   local eff = n(redis.call('HGET', state, 'effectiveRate'))
   local sec = math.floor(now / 1000)
-  local est = 0
-  for s = sec - 3, sec - 1 do est = math.max(est, n(redis.call('HGET', okKey, tostring(s)))) end
+  -- what the server admitted: the last complete second, or the best of the two before it when
+  -- that second saw nothing (all of it paused)
+  local est = n(redis.call('HGET', okKey, tostring(sec - 1)))
+  if est == 0 then
+    for s = sec - 3, sec - 2 do est = math.max(est, n(redis.call('HGET', okKey, tostring(s)))) end
+  end
   local target = eff * 0.7
-  if est > 0 then target = math.min(eff, est * 0.95) end
+  if est > 0 then target = math.min(eff * 0.85, est * 0.95) end
   if target < minRate then target = minRate end
   -- the rate that just failed: recovery stays below it for a while
   local bad = eff
