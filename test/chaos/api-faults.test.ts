@@ -30,8 +30,6 @@ describe('chaos: a failing API', () => {
     }
     reportChaos('api faults', { ...counts, fivexx });
     await stopWorkers(workers);
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   }, 300_000);
 });

@@ -40,8 +40,6 @@ describe('chaos: a 429 storm', () => {
       secondsAfterRise,
     });
     await stopWorkers(workers);
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   }, 300_000);
 });

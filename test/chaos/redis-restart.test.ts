@@ -37,9 +37,7 @@ describe('chaos: Redis restarted mid-drain', () => {
     expect(counts.deadLettered).toBe(0);
     reportChaos('redis restart', { ...counts, releasedAtStop, releasedWhileDown, outageMs: OUTAGE_MS });
     await stopWorkers(workers);
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
     await redis.close();
   }, 300_000);
 });

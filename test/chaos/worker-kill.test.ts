@@ -33,8 +33,6 @@ describe('chaos: worker processes killed with SIGKILL', () => {
     expect(counts.releasedMoreThanOnce).toBeLessThanOrEqual(3 * 20);
     reportChaos('kill-9 x3', { ...counts, killsAtReleased: kills.map((k) => k.releasedAtKill) });
     await stopWorkers(workers);
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   }, 300_000);
 });

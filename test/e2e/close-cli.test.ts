@@ -18,9 +18,7 @@ afterEach(async () => {
 async function pipeline(): Promise<PipelineFixture & { env: Record<string, string> }> {
   const p = await startPipeline();
   cleanups.push(async () => {
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   });
   return { ...p, env: { REDIS_URL: p.config.redisUrl, BB_REAPER_PREFIX: p.prefix } };
 }

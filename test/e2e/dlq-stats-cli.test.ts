@@ -16,9 +16,7 @@ afterEach(async () => {
 async function withDeadLetters(n: number): Promise<{ p: PipelineFixture; env: Record<string, string>; ids: string[]; badWorker: CloseWorker }> {
   const p = await startPipeline();
   cleanups.push(async () => {
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   });
   const badClient = track(createBrowserbaseClient({ apiKey: 'revoked-key', baseUrl: p.sim.url }), 'client');
   cleanups.push(() => badClient.close());

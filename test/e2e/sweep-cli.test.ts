@@ -14,9 +14,7 @@ afterEach(async () => {
 async function fleet() {
   const p = await startPipeline();
   cleanups.push(async () => {
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   });
   const oldCi = p.sim.createSessions(2, { startedAgoSeconds: 2 * 3600, userMetadata: { owner: 'ci', run: 7 } });
   const oldPending = p.sim.createSessions(1, { startedAgoSeconds: 20 * 60, status: 'PENDING' });

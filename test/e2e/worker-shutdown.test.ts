@@ -24,9 +24,7 @@ describe('bb-reaper worker shutdown', () => {
     expect(s.completed + s.waiting + s.delayed).toBe(n);
     expect(s.completed).toBeLessThan(n);
     await w.close();
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   });
 
   it('a second signal forces exit while requests hang; nothing is lost', async () => {
@@ -50,8 +48,6 @@ describe('bb-reaper worker shutdown', () => {
     again.kill('SIGTERM');
     expect((await again.exited).code).toBe(0);
     await again.close();
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   }, 120_000);
 });

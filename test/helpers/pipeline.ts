@@ -18,6 +18,8 @@ export interface PipelineFixture {
   producer: Producer;
   client: BrowserbaseClient;
   startWorker(extra?: Partial<Omit<CloseWorkerOptions, 'config'>> & { config?: Partial<Config> }): Promise<CloseWorker>;
+  /** Closes the producer, the client and the simulator (workers are closed by the test). */
+  close(): Promise<void>;
 }
 
 /** Simulator + producer + a way to start workers, all tracked for the leak check. */
@@ -36,6 +38,11 @@ export async function startPipeline({ sim: simOpts = {}, config: configOver = {}
     sim,
     producer,
     client,
+    async close() {
+      await producer.close();
+      await client.close();
+      await sim.close();
+    },
     async startWorker(extra = {}) {
       const { config: c, ...rest } = extra;
       return track(await createCloseWorker({ config: { ...config, ...c }, client, logger: testLogger(), ...rest }), 'close worker');

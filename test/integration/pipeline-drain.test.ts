@@ -23,8 +23,6 @@ describe('close pipeline', () => {
     expect(closed).toBe(ids.length);
     expect(await getQueueStats(p.producer.queues)).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0, dead: 0 });
     await worker.close();
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   });
 });

@@ -15,9 +15,7 @@ afterEach(async () => {
 async function fleet(): Promise<{ p: PipelineFixture; orphans: string[]; others: string[] }> {
   const p = await startPipeline();
   cleanups.push(async () => {
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   });
   const orphans = [
     ...p.sim.createSessions(3, { startedAgoSeconds: 3600, userMetadata: { owner: 'ci' } }),

@@ -28,9 +28,7 @@ describe('nothing is lost when things break', () => {
     survivor.kill('SIGTERM');
     expect((await survivor.exited).code).toBe(0);
     await survivor.close();
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
   }, 180_000);
 
   it('Redis restarted mid-drain (append-only persistence): every close still completes', async () => {
@@ -50,9 +48,7 @@ describe('nothing is lost when things break', () => {
     }, 60_000, 200);
     expect((await getQueueStats(p.producer.queues)).dead).toBe(0);
     await worker.close();
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
     await redis.close();
   }, 180_000);
 
@@ -78,9 +74,7 @@ describe('nothing is lost when things break', () => {
     await waitFor('second batch closed', () => second.every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 60_000);
     expect((await getQueueStats(p.producer.queues)).dead).toBe(0);
     await worker.close();
-    await p.producer.close();
-    await p.client.close();
-    await p.sim.close();
+    await p.close();
     await redis.close();
   }, 120_000);
 });

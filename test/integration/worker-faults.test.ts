@@ -3,12 +3,6 @@ import { getQueueStats } from '../../src/shared/queues.js';
 import { listDeadLetters, readLimiterState, redriveDeadLetters } from '../../src/worker/index.js';
 import { startPipeline, waitFor } from '../helpers/pipeline.js';
 
-async function closeAll(p: Awaited<ReturnType<typeof startPipeline>>) {
-  await p.producer.close();
-  await p.client.close();
-  await p.sim.close();
-}
-
 describe('worker under API faults', () => {
   it('under 20% 5xx, resets and hangs every close ends closed or dead-lettered with its reason', async () => {
     const p = await startPipeline({ sim: { faults: { errorRate: 0.2, resetRate: 0.05, hangRate: 0.02 } } });
@@ -40,7 +34,7 @@ describe('worker under API faults', () => {
     await waitFor('released sessions complete', () => closedIds.every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 10_000);
     await worker.close();
     await client.close();
-    await closeAll(p);
+    await p.close();
   }, 180_000);
 
   it('dead-letters a rejected close at once, and a re-drive closes it once the cause is fixed', async () => {
@@ -69,7 +63,7 @@ describe('worker under API faults', () => {
     await waitFor('both closed', () => p.sim.getSession(bad!)?.status === 'COMPLETED' && p.sim.getSession(good!)?.status === 'COMPLETED');
     await waitFor('DLQ empty', async () => (await getQueueStats(p.producer.queues)).dead === 0);
     await fixed.close();
-    await closeAll(p);
+    await p.close();
   });
 
   it('re-drives a parked dead letter when it is retried (what Bull Board\'s Retry button does)', async () => {
@@ -85,7 +79,7 @@ describe('worker under API faults', () => {
     await waitFor('closed after retry', () => p.sim.getSession(id!)?.status === 'COMPLETED');
     await waitFor('nothing left in the DLQ', async () => (await getQueueStats(p.producer.queues)).dead === 0);
     await worker.close();
-    await closeAll(p);
+    await p.close();
   });
 
   it('dead-letters invalid job data from other producers without calling the API', async () => {
@@ -98,7 +92,7 @@ describe('worker under API faults', () => {
     expect(l?.data.message).toMatch(/^invalid `sessionId`/);
     expect(p.sim.stats().requests.total).toBe(0);
     await worker.close();
-    await closeAll(p);
+    await p.close();
   });
 
   it('a newer failure of the same session replaces its older dead letter', async () => {
@@ -119,7 +113,7 @@ describe('worker under API faults', () => {
     expect(letters).toHaveLength(1);
     expect(letters[0]?.data).toMatchObject({ sessionId: id, errorCode: 'TRANSIENT' });
     await w2.close();
-    await closeAll(p);
+    await p.close();
   });
 
   it('converges when configured at 4x the real limit: no 429 dead-letters, few 429s', async () => {
@@ -137,6 +131,6 @@ describe('worker under API faults', () => {
     expect(r429 / s.requests.total).toBeLessThan(0.1);
     expect(state!.effectiveRate).toBeLessThan(real * 1.5);
     await worker.close();
-    await closeAll(p);
+    await p.close();
   }, 180_000);
 });
