@@ -10,11 +10,11 @@ import { limiterKeys, parseLimiterState, type LimiterState } from './limiter-sta
  *   nothing succeeded lately;
  * - `tick`: once a second (globally), after 2 s without a 429, the rate climbs back: quickly up to
  *   95 % of the estimated ceiling, then slowly (3 %/s), never above the configured rate nor, for
- *   30 s, above 97 % of the last rate that drew a 429 (so a steady state draws no 429s).
+ *   15 s, above 97 % of the last rate that drew a 429 (so a steady state draws no 429s).
  * Successful requests are counted per second in a second hash so the estimate sees all workers.
  */
 /** How long a rate that drew a 429 stays the ceiling of recovery (ms). */
-export const BAD_MEMORY_MS = 30_000;
+export const BAD_MEMORY_MS = 15_000;
 
 const COMMON = `
 local state, okKey = KEYS[1], KEYS[2]
