@@ -4,6 +4,7 @@
  * Field names are `<family>|<label>`; the histogram keeps one non-cumulative count per bucket.
  */
 import type { Redis } from 'ioredis';
+import { keys } from '../shared/names.js';
 
 /** The close outcomes counted by `bb_reaper_closes_total{outcome}`. */
 export const CLOSE_OUTCOMES = ['closed', 'already_gone', 'verified', 'dead_lettered'] as const;
@@ -17,7 +18,7 @@ export const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /** The Redis hash all worker processes add their counts to. */
 export function metricsKey(prefix: string): string {
-  return `${prefix}:metrics`;
+  return keys(prefix).metrics;
 }
 
 /** Hash field names, one place for the recorder and the reader. */

@@ -9,6 +9,8 @@ export const CLOSE_QUEUE = 'close';
 export const DEAD_LETTER_QUEUE = 'dead-letter';
 /** Job name of a close request (other-language BullMQ clients must use it). */
 export const CLOSE_JOB_NAME = 'close-session';
+/** BullMQ queue of recurring sweeps (`bb-reaper sweep --every`). */
+export const SWEEP_QUEUE = 'sweep';
 /** Job name of a dead letter. */
 export const DEAD_LETTER_JOB_NAME = 'dead-letter';
 
@@ -28,5 +30,7 @@ export function keys(prefix: string) {
     results: `${prefix}:results`,
     limiter: `${prefix}:limiter`,
     workerHeartbeat: `${prefix}:workers`,
+    /** Hash all worker processes add their metric counts to. */
+    metrics: `${prefix}:metrics`,
   };
 }

@@ -1,9 +1,10 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { SWEEP_QUEUE } from '../shared/names.js';
 import type { SweepParams } from './find-orphans.js';
 
 /** The small BullMQ queue that carries scheduled sweeps (under the configured prefix). */
-export const SWEEP_QUEUE = 'sweep';
+export { SWEEP_QUEUE };
 /** Job name of a scheduled sweep. */
 export const SWEEP_JOB_NAME = 'orphan-sweep';
 /** Name of the schedule when none is given. */
