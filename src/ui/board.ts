@@ -2,12 +2,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { AfterHook, BeforeHook } from '@bull-board/api/typings/app';
 import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { DEAD_LETTER_QUEUE } from '../shared/names.js';
 import type { Queues } from '../shared/queues.js';
 import { formatCloseData, formatCloseName, formatCloseResult, formatDeadLetterData, formatDeadLetterName } from './job-format.js';
 
-type BoardServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
 
 /** Where Bull Board is served. */
 export const BOARD_PATH = '/ui';
@@ -61,7 +61,7 @@ export const tidyBoardAnswers: AfterHook = ({ route, request }, result) => {
  * Mounts Bull Board at `/ui` with the close queue (read-only: nothing in the UI can drop a
  * pending close) and the dead-letter queue (Retry re-drives through the DLQ processor).
  */
-export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>): Promise<void> {
+export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>, sweepQueue?: Queue): Promise<void> {
   const close = new BullMQAdapter(queues.closeQueue, {
     readOnlyMode: true,
     displayName: 'close',
@@ -79,13 +79,16 @@ export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'clo
   dead.setFormatter('name', formatDeadLetterName);
   dead.setFormatter('data', formatDeadLetterData);
 
+  // Recurring sweeps (`bb-reaper sweep --every`): read-only, to see each run's counts.
+  const sweeps = sweepQueue
+    ? [new BullMQAdapter(sweepQueue, { readOnlyMode: true, displayName: 'sweep', description: 'Recurring orphan sweeps and what each run found (scanned, orphans, enqueued). Manage them with `bb-reaper sweep --every / --stop`.' })]
+    : [];
+
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: [close, dead],
-    // @bull-board/fastify 9.10.1 pins its own copy of @bull-board/api (9.10.1, root has 9.10.2):
-    // the runtime contract is the same, only the two copies' private typings differ.
-    serverAdapter: serverAdapter as unknown as BoardServerAdapter,
+    queues: [close, dead, ...sweeps],
+    serverAdapter,
     options: {
       handlerHooks: { before: guardBoardWrites, after: tidyBoardAnswers },
       uiConfig: {

@@ -1,7 +1,9 @@
+import { Queue } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
 import type { Config } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { SWEEP_QUEUE } from '../shared/names.js';
 import { createQueues } from '../shared/queues.js';
 import { createRedis, type Redis } from '../shared/redis.js';
 import { startDeadLetterProcessor } from '../worker/dead-letter.js';
@@ -67,6 +69,8 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   // The DLQ processor is a BullMQ worker: it needs a connection that waits out Redis restarts.
   const workerRedis = connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:ui-dlq' });
   const queues = createQueues({ connection: redis, prefix: config.prefix });
+  const sweepQueue = new Queue(SWEEP_QUEUE, { connection: redis, prefix: config.prefix });
+  sweepQueue.on('error', () => {});
 
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   if (credentials) app.addHook('onRequest', createAuthHook(credentials));
@@ -84,7 +88,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
   registerHealthRoutes(app, { redis, prefix: config.prefix, heartbeatMaxAgeMs });
   registerOpsRoutes(app, { redis, queues, heartbeatMaxAgeMs });
-  const boardReady = mountBoard(app, queues);
+  const boardReady = mountBoard(app, queues, sweepQueue);
 
   let url: string | undefined;
   let processor: { close(): Promise<void> } | undefined;
@@ -111,6 +115,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
         await app.close();
         if (processor) await closeWithin(processor.close(), closeTimeoutMs, () => log.warn({ closeTimeoutMs }, 'dead-letter processor did not stop in time (BullMQ waits for a reconnecting connection, taskforcesh/bullmq#4656); going on'));
         await queues.close();
+        await sweepQueue.close();
         if (!connection) {
           await Promise.all([redis.quit().catch(() => redis.disconnect()), workerRedis.quit().catch(() => workerRedis.disconnect())]);
         }

@@ -121,6 +121,7 @@ describe('Bull Board', () => {
     const dead = queues.find((q) => q.name === 'dead-letter')!;
     expect(close.readOnlyMode).toBe(true);
     expect(dead).toMatchObject({ readOnlyMode: false, allowRetries: true });
+    expect(queues.find((q) => q.name === 'sweep')).toMatchObject({ readOnlyMode: true });
     expect(dead.description).toMatch(/Retry/);
     expect(dead.jobs).toHaveLength(2);
     for (const job of dead.jobs) {
@@ -140,6 +141,7 @@ describe('Bull Board', () => {
       ['PUT', '/ui/api/queues/close/clean/completed', 403],
       ['PUT', '/ui/api/queues/close/empty', 403],
       ['PUT', '/ui/api/queues/close/promote', 403],
+      ['PUT', '/ui/api/queues/sweep/empty', 403],
       ['PUT', '/ui/api/queues/dead-letter/obliterate', 403],
       ['PUT', '/ui/api/queues/dead-letter/empty', 403],
       ['PUT', '/ui/api/queues/dead-letter/retry/completed', 403],
