@@ -6,6 +6,8 @@ import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../
 import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from '../../src/worker/index.js';
 import { testRedisUrl, track, uniquePrefix } from './context.js';
 
+export { waitFor } from './wait.js';
+
 export const SIM_KEY = 'sim-key';
 
 /** A quiet logger for tests (LOG_LEVEL=debug shows everything on stderr). */
@@ -48,14 +50,4 @@ export async function startPipeline({ sim: simOpts = {}, config: configOver = {}
       return track(await createCloseWorker({ config: { ...config, ...c }, client, logger: testLogger(), ...rest }), 'close worker');
     },
   };
-}
-
-/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }

@@ -10,6 +10,7 @@ import { createQueues } from '../../src/shared/queues.js';
 import { createRedis } from '../../src/shared/redis.js';
 import { testRedisUrl, track, trackRedis, uniquePrefix } from '../helpers/context.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { waitFor as waitForCondition } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -19,13 +20,7 @@ async function redisCli(url: string, ...args: string[]): Promise<string[]> {
   return stdout.split('\n').filter((l) => l !== '');
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) => waitForCondition(what, check, timeoutMs, 25);
 
 const quiet = () => createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', destination: 2, pretty: false });
 

@@ -3,18 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { startSimulator, SimulatorInputError, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.js';
 import { RequestStats } from '../../src/simulator/request-stats.js';
 import { track } from '../helpers/context.js';
+import { waitFor as waitForCondition } from '../helpers/wait.js';
 
 async function start(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
   return track(await startSimulator(opts), 'simulator');
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (cond: () => boolean, what: string) => waitForCondition(what, cond, 10_000, 10);
 
 const KEY = { 'x-bb-api-key': 'sim-key' };
 const RELEASE = { method: 'POST' as const, headers: { ...KEY, 'content-type': 'application/json' }, body: '{"status":"REQUEST_RELEASE"}' };
