@@ -30,7 +30,8 @@ export interface FollowResultsOptions {
  */
 export async function* followResults({ connection, prefix = 'bb-reaper', from = '$', blockMs = 1000, count = 100, signal }: FollowResultsOptions): AsyncGenerator<ResultRecord> {
   const stream = keys(prefix).results;
-  const reader = connection.duplicate({ connectionName: 'bb-reaper:results-follow' });
+  // Named after the prefix, so CLIENT LIST tells followers of different prefixes apart.
+  const reader = connection.duplicate({ connectionName: `bb-reaper:results-follow:${prefix}` });
   reader.on('error', () => {});
   const stop = () => reader.disconnect();
   signal?.addEventListener('abort', stop, { once: true });

@@ -23,10 +23,14 @@ const entry = (over: Partial<ResultEntry> = {}): ResultEntry => ({
   ...over,
 });
 
-/** Waits until a follower's connection is blocked in XREAD (seen in CLIENT LIST). */
-async function waitForBlockedFollower(redis: Redis): Promise<void> {
+/**
+ * Waits until this test's follower (its connection is named after the prefix) is blocked in XREAD,
+ * as seen in CLIENT LIST. Matching any follower let a parallel test's blocked follower stand in for
+ * ours, so the writes came before ours pinned `$` and the test hung.
+ */
+async function waitForBlockedFollower(redis: Redis, prefix: string): Promise<void> {
   const deadline = Date.now() + 30_000;
-  const blocked = (list: string) => list.split('\n').some((l) => l.includes('name=bb-reaper:results-follow') && l.includes('cmd=xread') && / flags=b /.test(l));
+  const blocked = (list: string) => list.split('\n').some((l) => l.includes(`name=bb-reaper:results-follow:${prefix} `) && l.includes('cmd=xread') && / flags=b /.test(l));
   while (!blocked(String(await redis.client('LIST')))) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the follower to block');
     await new Promise((r) => setTimeout(r, 20));
@@ -131,7 +135,7 @@ describe('results stream', () => {
       }
     })();
     // Write once the follower is blocked reading (it pinned `$` to the newest entry before that).
-    await waitForBlockedFollower(t.redis);
+    await waitForBlockedFollower(t.redis, t.prefix);
     for (const s of ['n1', 'n2', 'n3']) await writer.append(entry({ jobId: `close-${s}`, sessionId: s }));
     await following;
     expect(seen).toEqual(['n1', 'n2', 'n3']);
@@ -148,7 +152,7 @@ describe('results stream', () => {
     const blocked = (async () => {
       for await (const _ of followResults({ connection: t.redis, prefix: t.prefix, signal: idle.signal, blockMs: 120_000 })) void _;
     })();
-    await waitForBlockedFollower(t.redis);
+    await waitForBlockedFollower(t.redis, t.prefix);
     const started = Date.now();
     idle.abort();
     await blocked;
