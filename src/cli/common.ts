@@ -29,6 +29,7 @@ const FLAG_HELP: Record<SettingName, string> = {
   uiHost: 'UI host',
   uiUser: 'UI user name',
   uiPassword: 'UI password (prefer the environment variable)',
+  metricsToken: 'read-only token for GET /metrics only (prefer the environment variable)',
   logLevel: 'log level',
 };
 

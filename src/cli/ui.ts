@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { LIMITS } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './common.js';
@@ -12,10 +13,11 @@ export function register(program: Command): void {
     .command('ui')
     .description('serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...)')
     .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_UI_SHUTDOWN_TIMEOUT_MS)));
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'logLevel']);
+  addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'metricsToken', 'logLevel']);
   cmd.addHelpText(
     'after',
-    '\nBinds to 127.0.0.1 by default; binding beyond loopback needs BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD.\n' +
+    '\nBinds to 127.0.0.1 by default; binding beyond loopback needs BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD\n' +
+      `(at least ${LIMITS.MIN_UI_SECRET_LENGTH} characters). BB_REAPER_METRICS_TOKEN lets Prometheus read GET /metrics, and nothing else.\n` +
       'Prints the URL on stdout. Stops in two stages: the first SIGTERM/SIGINT stops listening and finishes\n' +
       'in-flight requests; a second signal or the timeout forces exit.',
   );
@@ -31,7 +33,7 @@ export function register(program: Command): void {
       try {
         server = createUiServer({ config, logger });
       } catch (err) {
-        if (err instanceof BbReaperError && err.code === 'UI_UNSAFE_BIND') throw new CliError(err.message, EXIT.USAGE);
+        if (err instanceof BbReaperError && (err.code === 'UI_UNSAFE_BIND' || err.code === 'UI_WEAK_SECRET')) throw new CliError(err.message, EXIT.USAGE);
         throw err;
       }
       try {

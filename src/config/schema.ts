@@ -7,6 +7,8 @@ export const LIMITS = {
   MAX_ATTEMPTS: 100,
   MIN_BACKOFF_MS: 1,
   MAX_BACKOFF_MS: 3_600_000,
+  /** Fewest characters of `BB_REAPER_UI_PASSWORD` and `BB_REAPER_METRICS_TOKEN` (the UI can purge dead letters). */
+  MIN_UI_SECRET_LENGTH: 12,
 } as const;
 
 export const PLANS = ['free', 'developer', 'startup', 'scale'] as const;
@@ -42,6 +44,7 @@ export const SETTINGS = {
   uiHost: { env: 'BB_REAPER_UI_HOST', flag: '--host', secret: false },
   uiUser: { env: 'BB_REAPER_UI_USER', flag: '--user', secret: false },
   uiPassword: { env: 'BB_REAPER_UI_PASSWORD', flag: '--password', secret: true },
+  metricsToken: { env: 'BB_REAPER_METRICS_TOKEN', flag: '--metrics-token', secret: true },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', secret: false },
 } as const;
 
@@ -63,6 +66,10 @@ const url = (protocols: string[]) =>
     },
     { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
+
+const uiSecret = z
+  .string()
+  .min(LIMITS.MIN_UI_SECRET_LENGTH, `expected at least ${LIMITS.MIN_UI_SECRET_LENGTH} characters`);
 
 /**
  * The one schema of bb-reaper's configuration: defaults, limits and meaning of every setting.
@@ -99,10 +106,21 @@ export const configSchema = z
     uiHost: z.string().min(1).default('127.0.0.1'),
     /** UI user name (required, with the password, to bind beyond loopback). */
     uiUser: z.string().min(1).optional(),
-    /** UI password. */
-    uiPassword: z.string().min(1).optional(),
+    /** UI password, at least {@link LIMITS.MIN_UI_SECRET_LENGTH} characters. */
+    uiPassword: uiSecret.optional(),
+    /**
+     * Read-only token for Prometheus: `Authorization: Bearer <token>` on `GET /metrics` only (it
+     * cannot read `/api` or `/ui`, nor write). At least {@link LIMITS.MIN_UI_SECRET_LENGTH} characters.
+     */
+    metricsToken: uiSecret.optional(),
     /** pino log level. */
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    // A token equal to the password would be the admin credential under another name.
+    if (c.metricsToken !== undefined && c.metricsToken === c.uiPassword) {
+      ctx.addIssue({ code: 'custom', path: ['metricsToken'], message: 'expected a token different from BB_REAPER_UI_PASSWORD (the token must not grant what the password grants)' });
+    }
   });
 
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -12,6 +12,8 @@ export const REDACT_PATHS = [
   'config.apiKey',
   'uiPassword',
   '*.uiPassword',
+  'metricsToken',
+  '*.metricsToken',
   'password',
   '*.password',
   'headers["x-bb-api-key"]',

@@ -7,7 +7,7 @@ import { SWEEP_QUEUE } from '../shared/names.js';
 import { createQueues } from '../shared/queues.js';
 import { createRedis, type Redis } from '../shared/redis.js';
 import { startDeadLetterProcessor } from '../worker/dead-letter.js';
-import { assertSafeBind, createAuthHook, type UiCredentials } from './auth.js';
+import { assertSafeBind, createAuthHook, type LoginThrottleOptions, type UiCredentials } from './auth.js';
 import { BOARD_PATH, mountBoard } from './board.js';
 import { createCrossSiteHook } from './cross-site.js';
 import { registerHealthRoutes } from './health-routes.js';
@@ -15,8 +15,11 @@ import { DEFAULT_HEARTBEAT_MAX_AGE_MS } from './ops-snapshot.js';
 import { registerOpsRoutes } from './ops-routes.js';
 
 export interface UiServerOptions {
-  /** `redisUrl`, `prefix`, `uiHost`, `uiPort` (0 = a free port), `uiUser` / `uiPassword`. No API key: the UI needs none. */
-  config: Pick<Config, 'redisUrl' | 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword'>;
+  /**
+   * `redisUrl`, `prefix`, `uiHost`, `uiPort` (0 = a free port), `uiUser` / `uiPassword`, and the
+   * optional read-only `metricsToken` for `GET /metrics`. No API key: the UI needs none.
+   */
+  config: Pick<Config, 'redisUrl' | 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword' | 'metricsToken'>;
   /** An ioredis connection to use for everything (the caller keeps owning it). Default: the server opens its own. */
   connection?: Redis;
   logger: Logger;
@@ -24,6 +27,8 @@ export interface UiServerOptions {
   heartbeatMaxAgeMs?: number;
   /** How long `close()` waits for the dead-letter processor to stop, ms. Default 5000. */
   closeTimeoutMs?: number;
+  /** Failed logins per client address before 429s: default 5 within 60 000 ms, 10 000 addresses tracked. */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 export interface UiServer {
@@ -59,12 +64,17 @@ async function closeWithin(p: Promise<unknown>, ms: number, onTimeout: () => voi
  * API under `/api/`. Throws `UI_UNSAFE_BIND` at once when asked to bind beyond loopback without
  * credentials. It also runs the dead-letter processor, which re-drives letters retried in the UI.
  */
-export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = DEFAULT_HEARTBEAT_MAX_AGE_MS, closeTimeoutMs = 5000 }: UiServerOptions): UiServer {
+export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = DEFAULT_HEARTBEAT_MAX_AGE_MS, closeTimeoutMs = 5000, loginThrottle }: UiServerOptions): UiServer {
   const credentials: UiCredentials | undefined =
-    config.uiUser !== undefined && config.uiPassword !== undefined ? { user: config.uiUser, password: config.uiPassword } : undefined;
+    config.uiUser !== undefined && config.uiPassword !== undefined
+      ? { user: config.uiUser, password: config.uiPassword, ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}) }
+      : undefined;
   assertSafeBind(config.uiHost, credentials);
 
   const log = logger.child({ component: 'ui' });
+  if (!credentials && config.metricsToken !== undefined) {
+    log.warn('BB_REAPER_METRICS_TOKEN is set without BB_REAPER_UI_USER / BB_REAPER_UI_PASSWORD: every path is open on loopback, the token changes nothing');
+  }
   const redis = connection ?? createRedis(config.redisUrl, { role: 'producer', name: 'bb-reaper:ui' });
   // The DLQ processor is a BullMQ worker: it needs a connection that waits out Redis restarts.
   const workerRedis = connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:ui-dlq' });
@@ -73,7 +83,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   sweepQueue.on('error', () => {});
 
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
-  if (credentials) app.addHook('onRequest', createAuthHook(credentials));
+  if (credentials) app.addHook('onRequest', createAuthHook(credentials, loginThrottle ? { throttle: loginThrottle } : {}));
   app.addHook('onRequest', createCrossSiteHook({ checkHost: !credentials }));
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
@@ -107,7 +117,8 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
       const port = typeof address === 'object' && address ? address.port : config.uiPort;
       const host = config.uiHost.includes(':') && !config.uiHost.startsWith('[') ? `[${config.uiHost}]` : config.uiHost;
       url = `http://${host}:${port}`;
-      log.info({ url, auth: credentials ? 'basic/bearer' : 'none (loopback only)' }, 'ui listening');
+      const auth = credentials ? `basic/bearer${credentials.metricsToken !== undefined ? ', metrics token for GET /metrics' : ''}` : 'none (loopback only)';
+      log.info({ url, auth }, 'ui listening');
       return url;
     },
     close() {

@@ -31,3 +31,26 @@ describe('bb-reaper ui', () => {
     await p.close();
   });
 });
+
+describe('bb-reaper ui: weak secrets', () => {
+  it('a 1-character UI password is no longer accepted for a public bind: exit 2 naming BB_REAPER_UI_PASSWORD, value masked', async () => {
+    const p = spawnCli(['ui', '--host', '0.0.0.0', '--port', '0'], {
+      env: { REDIS_URL: testRedisUrl(), BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: 'Z' },
+    });
+    const { code } = await p.exited;
+    expect(code).toBe(2);
+    expect(p.stderr()).toContain('BB_REAPER_UI_PASSWORD (uiPassword): expected at least 12 characters, got `***`');
+    expect(p.stderr()).not.toMatch(/got `Z`|listening/);
+    expect(p.stdout()).toBe('');
+    await p.close();
+  });
+
+  it('`--metrics-token` is read from the flag, masked when too short', async () => {
+    const p = spawnCli(['ui', '--port', '0', '--metrics-token', 'short-tok'], { env: { REDIS_URL: testRedisUrl(), BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: UI_PASSWORD } });
+    const { code } = await p.exited;
+    expect(code).toBe(2);
+    expect(p.stderr()).toContain('--metrics-token (metricsToken): expected at least 12 characters, got `***`');
+    expect(p.stderr()).not.toContain('short-tok');
+    await p.close();
+  });
+});

@@ -1,9 +1,11 @@
+import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/index.js';
+import { ConfigError, resolveConfig } from '../../src/config/index.js';
 import { createUiServer } from '../../src/ui/index.js';
 import { runCli } from '../helpers/cli-process.js';
 import { testRedisUrl, track, uniquePrefix } from '../helpers/context.js';
 import { testLogger } from '../helpers/pipeline.js';
+import { waitFor } from '../helpers/wait.js';
 import { basicAuth, send, startUi, UI_PASSWORD, UI_USER } from '../helpers/ui-fixture.js';
 
 /** Every kind of route the server has: its own, the ops API, Bull Board's page, assets and API. */
@@ -131,5 +133,145 @@ describe('ui server: bind address', () => {
     const r = await runCli(['ui', '--host', '0.0.0.0', '--port', '0', '--redis-url', testRedisUrl()], { timeoutMs: 30_000 });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Refusing to bind the UI to `0\.0\.0\.0`.*BB_REAPER_UI_USER/);
+  });
+});
+
+const METRICS_TOKEN = 'prometheus-scrape-token-4c1d';
+
+/** A UI with credentials and a metrics token; `loginThrottle` as the server takes it. */
+async function startGuardedUi(loginThrottle?: Parameters<typeof createUiServer>[0]['loginThrottle']) {
+  const config = resolveConfig({
+    env: {
+      REDIS_URL: testRedisUrl(),
+      BB_REAPER_PREFIX: uniquePrefix('ui-guard'),
+      BB_REAPER_UI_PORT: '0',
+      BB_REAPER_UI_USER: UI_USER,
+      BB_REAPER_UI_PASSWORD: UI_PASSWORD,
+      BB_REAPER_METRICS_TOKEN: METRICS_TOKEN,
+    },
+  });
+  const server = track(createUiServer({ config, logger: testLogger(), ...(loginThrottle ? { loginThrottle } : {}) }), 'ui server');
+  return { server, url: await server.listen() };
+}
+
+/** `send`, from a chosen loopback source address: another client, as the server sees it. */
+function sendFrom(localAddress: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers, agent: false, localAddress }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('ui server: failed logins', () => {
+  it('failed UI logins are no longer unthrottled: the 6th bad attempt within a minute gets 429 with Retry-After, another client still gets in', async () => {
+    const ui = await startGuardedUi();
+    const attacker = '127.0.0.1';
+    const operator = '127.0.0.2';
+    const stats = `${ui.url}/api/stats`;
+    // Requests without credentials (a browser asking for the challenge) are not failed logins.
+    for (let i = 0; i < 8; i++) expect((await sendFrom(attacker, stats)).status).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await sendFrom(attacker, stats, { authorization: basicAuth(UI_USER, `guess-${i}-xxxxxxxx`) })).status, `guess ${i}`).toBe(401);
+    const sixth = await sendFrom(attacker, stats, { authorization: `Bearer guess-6-xxxxxxxx` });
+    expect(sixth.status).toBe(429);
+    const retryAfter = Number(sixth.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // While refused, the right password from that address is not even checked (a guess cannot be confirmed).
+    expect((await sendFrom(attacker, stats, { authorization: basicAuth() })).status).toBe(429);
+    expect((await sendFrom(attacker, `${ui.url}/healthz`)).status).toBe(200);
+    // Another client is unaffected, with Basic, Bearer and the metrics token.
+    expect((await sendFrom(operator, stats, { authorization: basicAuth() })).status).toBe(200);
+    expect((await sendFrom(operator, stats, { authorization: `Bearer ${UI_PASSWORD}` })).status).toBe(200);
+    expect((await sendFrom(operator, `${ui.url}/metrics`, { authorization: `Bearer ${METRICS_TOKEN}` })).status).toBe(200);
+    await ui.server.close();
+  });
+
+  it('lets a throttled client back in once its window has passed, and a valid credential does not reset a guesser’s count', async () => {
+    const ui = await startGuardedUi({ maxFailures: 2, windowMs: 1500 });
+    const client = '127.0.0.3';
+    const stats = `${ui.url}/api/stats`;
+    expect((await sendFrom(client, stats, { authorization: 'Bearer wrong-one-xxxxxxx' })).status).toBe(401);
+    // A success in between (the metrics token) leaves the count as it was.
+    expect((await sendFrom(client, `${ui.url}/metrics`, { authorization: `Bearer ${METRICS_TOKEN}` })).status).toBe(200);
+    expect((await sendFrom(client, stats, { authorization: 'Bearer wrong-two-xxxxxxx' })).status).toBe(401);
+    expect((await sendFrom(client, stats, { authorization: basicAuth() })).status).toBe(429);
+    await waitFor('the window to pass', async () => (await sendFrom(client, stats, { authorization: basicAuth() })).status === 200, 10_000, 200);
+    await ui.server.close();
+  });
+});
+
+describe('ui server: metrics token', () => {
+  it('a read-only metrics token scrapes GET /metrics, and cannot read /api or /ui nor write', async () => {
+    const ui = await startGuardedUi();
+    const token = { authorization: `Bearer ${METRICS_TOKEN}` };
+    const metrics = await send(`${ui.url}/metrics`, { headers: token });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('bb_reaper_queue_jobs');
+    expect((await send(`${ui.url}/metrics?name=x`, { headers: token })).status).toBe(200);
+    expect((await send(`${ui.url}/metrics`, { method: 'HEAD', headers: token })).status).toBe(200);
+    // The admin password still scrapes.
+    expect((await send(`${ui.url}/metrics`, { headers: { authorization: `Bearer ${UI_PASSWORD}` } })).status).toBe(200);
+    expect((await send(`${ui.url}/metrics`, { headers: { authorization: basicAuth() } })).status).toBe(200);
+    const reads = ['/api/stats', '/api/dlq', '/readyz', '/ui', '/ui/api/queues', '/', '/metrics/', '/metrics/../api/stats'];
+    for (const path of reads) {
+      const r = await send(`${ui.url}${path}`, { headers: token });
+      expect(r.status, path).toBe(403);
+      expect(r.body, path).not.toContain('bb_reaper_');
+    }
+    const writes: Array<[string, string]> = [
+      ['POST', '/api/dlq/purge'],
+      ['POST', '/api/dlq/redrive'],
+      ['POST', '/metrics'],
+      ['PUT', '/ui/api/queues/dead-letter/retry/failed'],
+      ['PUT', '/ui/api/queues/dead-letter/clean/failed'],
+    ];
+    for (const [method, path] of writes) {
+      const r = await send(`${ui.url}${path}`, { method, headers: { ...token, 'x-requested-by': 'test', 'sec-fetch-site': 'same-origin' }, body: { all: true } });
+      expect(r.status, `${method} ${path}`).toBe(403);
+    }
+    // The token is not a password: not as Basic, not with the user.
+    expect((await send(`${ui.url}/metrics`, { headers: { authorization: basicAuth(UI_USER, METRICS_TOKEN) } })).status).toBe(401);
+    await ui.server.close();
+  });
+});
+
+describe('ui server: weak secrets', () => {
+  it('a 1-character UI password is no longer accepted: the configuration names BB_REAPER_UI_PASSWORD, masked', () => {
+    const cases = [
+      ['uiPassword', 'BB_REAPER_UI_PASSWORD', '1'],
+      ['uiPassword', 'BB_REAPER_UI_PASSWORD', 'elevenchars'],
+      ['metricsToken', 'BB_REAPER_METRICS_TOKEN', 'tok-secret'],
+      ['metricsToken', 'BB_REAPER_METRICS_TOKEN', UI_PASSWORD],
+    ] as const;
+    for (const [field, name, value] of cases) {
+      const env = { BB_REAPER_UI_HOST: '0.0.0.0', BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: UI_PASSWORD, [name]: value };
+      let error: ConfigError | undefined;
+      try {
+        resolveConfig({ env });
+      } catch (err) {
+        error = err as ConfigError;
+      }
+      expect(error, `${name}=${value}`).toBeInstanceOf(ConfigError);
+      expect(error!.issues, `${name}=${value}`).toEqual([{ field, source: name, value: '`***`', message: expect.stringMatching(/at least 12 characters|different from BB_REAPER_UI_PASSWORD/) }]);
+      expect(error!.message).toContain(`${name} (${field}): `);
+      if (value.length > 1) expect(error!.message).not.toContain(value);
+    }
+  });
+
+  it('a library caller’s hand-built config with a short password is refused too (UI_WEAK_SECRET)', () => {
+    const config = { redisUrl: testRedisUrl(), prefix: uniquePrefix('ui'), uiHost: '0.0.0.0', uiPort: 0, uiUser: UI_USER, uiPassword: 'hunter2', metricsToken: undefined };
+    let error: unknown;
+    try {
+      createUiServer({ config, logger: testLogger() });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toMatchObject({ code: 'UI_WEAK_SECRET' });
+    expect((error as Error).message).toContain('BB_REAPER_UI_PASSWORD');
+    expect((error as Error).message).not.toContain('hunter2');
   });
 });

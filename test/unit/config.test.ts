@@ -83,6 +83,29 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ env: { BROWSERBASE_API_KEY: 'k' }, require: ['apiKey'] }).apiKey).toBe('k');
   });
 
+  it('a UI password shorter than 12 characters is no longer accepted, and is reported masked', () => {
+    const issues = issuesOf(() => resolveConfig({ env: { BB_REAPER_UI_USER: 'ops', BB_REAPER_UI_PASSWORD: 'p' } }));
+    expect(issues).toEqual([{ field: 'uiPassword', source: 'BB_REAPER_UI_PASSWORD', value: '`***`', message: 'expected at least 12 characters' }]);
+    const flagged = issuesOf(() => resolveConfig({ env: { BB_REAPER_UI_USER: 'ops' }, flags: { uiPassword: 'short-pw-11' } }));
+    expect(flagged).toEqual([{ field: 'uiPassword', source: '--password', value: '`***`', message: 'expected at least 12 characters' }]);
+    expect(resolveConfig({ env: { BB_REAPER_UI_USER: 'ops', BB_REAPER_UI_PASSWORD: 'twelve-chars' } }).uiPassword).toBe('twelve-chars');
+  });
+
+  it('reads the metrics token (flag > env), unset by default, a secret never shown, never the password itself', () => {
+    expect(resolveConfig({ env: {} }).metricsToken).toBeUndefined();
+    expect(resolveConfig({ env: { BB_REAPER_METRICS_TOKEN: 'scrape-token-from-env' }, flags: { metricsToken: 'scrape-token-from-flag' } }).metricsToken).toBe('scrape-token-from-flag');
+    let message = '';
+    try {
+      resolveConfig({ env: { BB_REAPER_METRICS_TOKEN: 'tiny-tok', BB_REAPER_RATE: '0' } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('BB_REAPER_METRICS_TOKEN (metricsToken): expected at least 12 characters, got `***`');
+    expect(message).not.toContain('tiny-tok');
+    const same = issuesOf(() => resolveConfig({ env: { BB_REAPER_UI_USER: 'ops', BB_REAPER_UI_PASSWORD: 'one-secret-for-all', BB_REAPER_METRICS_TOKEN: 'one-secret-for-all' } }));
+    expect(same).toEqual([{ field: 'metricsToken', source: 'BB_REAPER_METRICS_TOKEN', value: '`***`', message: expect.stringContaining('different from BB_REAPER_UI_PASSWORD') }]);
+  });
+
   it('does not read process.env implicitly', () => {
     process.env.BB_REAPER_RATE = '77';
     try {
