@@ -29,6 +29,7 @@ interface Service {
 const compose = parse(composeText, { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
 const settingNames = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
+const secretNames = Object.values(SETTINGS).filter((s) => s.secret).map((s) => s.env);
 
 function seconds(d: string | undefined): number {
   const m = /^(\d+)s$/.exec(d ?? '');
@@ -88,10 +89,24 @@ describe('docker-compose.yml', () => {
     for (const s of Object.values(services)) for (const k of Object.keys(s.environment ?? {})) used.add(k);
     for (const m of composeText.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) used.add(m[1] as string);
     expect([...used].filter((v) => !settingNames.has(v))).toEqual([]);
-    for (const s of Object.values(services)) {
+    for (const [name, s] of Object.entries(services)) {
       expect(Object.keys(s.environment ?? {})).not.toContain('BROWSERBASE_API_KEY');
-      expect(Object.keys(s.environment ?? {})).not.toContain('BB_REAPER_UI_PASSWORD');
+      // A secret appears only by name, taken from .env (`${NAME}` / `${NAME:-}`), never as a value.
+      for (const secret of secretNames) {
+        const value = s.environment?.[secret];
+        if (value !== undefined) expect(value, `${name}.${secret}`).toMatch(new RegExp(`^\\$\\{${secret}(:-)?\\}$`));
+      }
     }
+  });
+
+  it('the ui service no longer gets BROWSERBASE_API_KEY: no env_file, only the settings it needs, taken from .env by name', () => {
+    const ui = services.ui as Service;
+    expect(ui.env_file).toBeUndefined();
+    const names = Object.keys(ui.environment ?? {});
+    expect(names.filter((n) => n.startsWith('BROWSERBASE_'))).toEqual([]);
+    for (const n of ['REDIS_URL', 'BB_REAPER_UI_USER', 'BB_REAPER_UI_PASSWORD', 'BB_REAPER_METRICS_TOKEN', 'BB_REAPER_PREFIX']) expect(names, n).toContain(n);
+    // The worker is the one service that needs the key (sweep / sessions run as `worker` too).
+    expect((services.worker as Service).env_file).toBe('.env');
   });
 });
 
@@ -179,6 +194,29 @@ describe('docker compose config', () => {
   it('accepts the file, with and without the simulator profile', () => {
     expect(config(composeText)).toEqual({ status: 0, output: '' });
     expect(config(composeText, 'sim')).toEqual({ status: 0, output: '' });
+  });
+
+  it('compose no longer gives the ui container the API key: the rendered ui service lacks what .env gives the worker', () => {
+    const cmd = composeCommand();
+    if (!cmd) throw new Error('neither `docker-compose` nor `docker compose` is installed');
+    const dir = mkdtempSync(join(tmpdir(), 'bbr-compose-'));
+    try {
+      writeFileSync(join(dir, 'docker-compose.yml'), composeText);
+      const env = read('.env.example')
+        .replace(/^BROWSERBASE_API_KEY=$/m, 'BROWSERBASE_API_KEY=bb_live_compose-key-5e1a')
+        .replace(/^BB_REAPER_UI_PASSWORD=$/m, 'BB_REAPER_UI_PASSWORD=compose-ui-password');
+      writeFileSync(join(dir, '.env'), env);
+      const [bin, ...pre] = cmd as [string, ...string[]];
+      const r = spawnSync(bin, [...pre, 'config'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const rendered = (parse(r.stdout) as { services: Record<string, { environment?: Record<string, string> }> }).services;
+      expect(rendered.worker?.environment?.BROWSERBASE_API_KEY).toBe('bb_live_compose-key-5e1a');
+      expect(Object.keys(rendered.ui?.environment ?? {}).filter((n) => n.startsWith('BROWSERBASE_'))).toEqual([]);
+      expect(JSON.stringify(rendered.ui)).not.toContain('bb_live_compose-key-5e1a');
+      expect(rendered.ui?.environment).toMatchObject({ BB_REAPER_UI_USER: 'admin', BB_REAPER_UI_PASSWORD: 'compose-ui-password', BB_REAPER_UI_HOST: '0.0.0.0' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a broken copy (the check really validates)', () => {
