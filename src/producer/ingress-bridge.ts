@@ -7,18 +7,19 @@ import { keys } from '../shared/names.js';
 import { createQueues } from '../shared/queues.js';
 import type { CloseRequest } from './close-request.js';
 import { enqueueCloses } from './enqueue.js';
-import { parseIngressEntry } from './ingress-entry.js';
+import { describeThrown, parseIngressEntry, rejectItems, rejectOversizedEntry, type OversizedEntry, type ParsedIngressEntry, type RejectedItem } from './ingress-entry.js';
 import {
   INGRESS_GROUP,
   buildRejectedRecord,
   dropConsumerIfIdle,
   ensureIngressGroup,
-  entriesOf,
+  idsOfBufferReply,
   isNoGroupError,
   pruneIdleConsumers,
-  readDeliveryCounts,
+  readEntries,
   rejectAndAck,
   trimAcknowledged,
+  type ReadResult,
   type StreamEntry,
 } from './ingress-stream.js';
 
@@ -38,11 +39,14 @@ export interface IngressBridgeOptions {
   consumerName?: string;
   /** Entries pending this long (ms) on another consumer are claimed: it is presumed dead. Default 30000. */
   claimIdleMs?: number;
-  /** Most entries read per round trip. Default 100. */
+  /** Most entries read per round trip (fewer when they are large: one read returns about 4 MiB at most). Default 100. */
   batchSize?: number;
   /** Longest wait (ms) of one read for new entries (shorter when a claim or trim pass is due sooner). Default 2000. */
   blockMs?: number;
-  /** An entry claimed after this many deliveries (each consumer died holding it) is rejected as `TOO_MANY_DELIVERIES`. Default 5. */
+  /**
+   * An entry claimed or re-read after more than this many deliveries (each consumer holding it
+   * stopped before acknowledging it) is rejected as `TOO_MANY_DELIVERIES`. Default 5.
+   */
   maxDeliveries?: number;
   /** Consumers holding nothing and idle this long (ms) are removed from the group. Default 3600000 (1 h). */
   consumerExpiryMs?: number;
@@ -50,6 +54,12 @@ export interface IngressBridgeOptions {
   trimIntervalMs?: number;
   /** Longest time (ms) `close()` takes: a batch in progress (or an unreachable Redis) is then left pending, to be claimed. Default 5000. */
   closeTimeoutMs?: number;
+  /**
+   * Turns one entry's field/value pairs into close requests and rejections; must be pure.
+   * Default {@link parseIngressEntry} (which never throws). Should one throw, the entry is
+   * handled like any entry whose handling keeps failing: set aside as `UNPROCESSABLE`.
+   */
+  parseEntry?: (pairs: readonly string[]) => ParsedIngressEntry;
 }
 
 /** Counters since the bridge started. */
@@ -68,13 +78,30 @@ export interface IngressBridgeStats {
   trimPasses: number;
   /** Entries removed by trimming. */
   trimmed: number;
+  /** Entries set aside as `UNPROCESSABLE` because handling them kept failing (also counted in `entries` and `rejected`). */
+  setAside: number;
 }
 
 interface Batch {
   entries: StreamEntry[];
-  /** Delivery counts of claimed entries. */
-  deliveries?: Map<string, number>;
+  /** Delivery counts of the entries. */
+  deliveries: Map<string, number>;
+  /** Entries too large to be read whole (their values came cut). */
+  oversized: Map<string, OversizedEntry>;
+  /** Failures in a row of this batch that were not Redis's (see isRedisFault). */
+  faults: number;
+  /** Failures in a row of its first entry handled on its own (after FAULTS_BEFORE_ONE_BY_ONE). */
+  headFaults: number;
+  /** The last such failure. */
+  lastFault?: unknown;
 }
+
+/** A batch that failed this many times in a row (not because of Redis) is handled one entry at a time. */
+const FAULTS_BEFORE_ONE_BY_ONE = 3;
+/** An entry that failed this many times in a row on its own (not because of Redis) is set aside. */
+const FAULTS_BEFORE_SET_ASIDE = 3;
+
+const batchOf = (read: ReadResult): Batch => ({ entries: read.entries, deliveries: read.deliveries, oversized: read.oversized, faults: 0, headFaults: 0 });
 
 export interface IngressBridge {
   readonly consumerName: string;
@@ -97,6 +124,19 @@ function idsIn(pairs: string[] | null): number {
   let commas = 0;
   for (let i = raw.indexOf(','); i >= 0; i = raw.indexOf(',', i + 1)) commas++;
   return commas + 1;
+}
+
+/**
+ * True when `err` comes from Redis or the connection to it (a reply error such as LOADING, NOPERM
+ * or OOM, a closed or reconnecting connection, a timeout), not from handling the entries in
+ * hand: such failures are retried for ever and never set an entry aside.
+ */
+function isRedisFault(err: unknown, connections: readonly Redis[]): boolean {
+  if (connections.some((c) => c.status !== 'ready')) return true;
+  if (!(err instanceof Error)) return false;
+  if (/^(Reply|Parser|Abort|Interrupt|Redis|MaxRetriesPerRequest)Error$/.test(err.name)) return true;
+  if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return true;
+  return /Connection is closed|Command timed out|Stream isn't writeable|connect ETIMEDOUT|Socket timeout|Cluster/.test(String(err.message));
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -131,7 +171,8 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
   const target = { queue: queues.closeQueue, redis };
   const reader = redis.duplicate({ connectionName: 'bb-reaper:ingress-read' });
   reader.on('error', () => {});
-  const counters: IngressBridgeStats = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, claimed: 0, trimPasses: 0, trimmed: 0 };
+  const counters: IngressBridgeStats = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, claimed: 0, trimPasses: 0, trimmed: 0, setAside: 0 };
+  const parseEntry = options.parseEntry ?? parseIngressEntry;
 
   let closing = false;
   let wake: (() => void) | undefined;
@@ -147,19 +188,20 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
     });
 
   /** Parses entries into close requests and rejected records. */
-  function parseEntries(entries: StreamEntry[], deliveries?: Map<string, number>) {
+  function parseEntries(entries: StreamEntry[], batch: Batch) {
     const requests: CloseRequest[] = [];
     const origin = new Map<CloseRequest, [string, string[]]>();
     const records: string[][] = [];
     for (const [id, pairs] of entries) {
       if (pairs === null) continue; // deleted while pending: nothing left to do but acknowledge
-      const delivered = deliveries?.get(id) ?? 0;
+      const delivered = batch.deliveries.get(id) ?? 0;
       if (delivered > maxDeliveries) {
         const reason = `delivered ${delivered} times and every consumer holding it stopped before acknowledging; set aside so it cannot block the stream`;
-        records.push(buildRejectedRecord(id, pairs, { code: 'TOO_MANY_DELIVERIES', reason }));
+        records.push(buildRejectedRecord(id, pairs, { code: 'TOO_MANY_DELIVERIES', reason, clipped: batch.oversized.has(id) }));
         continue;
       }
-      const parsed = parseIngressEntry(pairs);
+      const size = batch.oversized.get(id);
+      const parsed = size ? rejectOversizedEntry(pairs, size) : parseEntry(pairs);
       for (const r of parsed.requests) {
         requests.push(r);
         origin.set(r, [id, pairs]);
@@ -170,16 +212,24 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
   }
 
   /** Enqueues what some entries ask for, then records their rejections and acknowledges them atomically. */
-  async function handleGroup(entries: StreamEntry[], deliveries?: Map<string, number>): Promise<void> {
-    const { requests, origin, records } = parseEntries(entries, deliveries);
+  async function handleGroup(entries: StreamEntry[], batch: Batch): Promise<void> {
+    const { requests, origin, records } = parseEntries(entries, batch);
     let accepted = 0;
     let duplicates = 0;
     if (requests.length > 0) {
       const report = await enqueueCloses(target, requests, { source: 'ingress', collectJobIds: false, maxInvalidReported: requests.length });
       ({ accepted, duplicates } = report);
+      // Refused by the queue's own check (the parse step checks the same, so rarely if ever): per entry, summarised beyond a few.
+      const refused = new Map<string, { pairs: string[]; items: RejectedItem[] }>();
       for (const { input, reason } of report.invalid) {
         const [id, pairs] = origin.get(input as CloseRequest) ?? ['?', []];
-        records.push(buildRejectedRecord(id, pairs, { code: 'INVALID_SESSION_ID', reason }));
+        const e = refused.get(id) ?? { pairs, items: [] };
+        e.items.push({ input, reason });
+        refused.set(id, e);
+      }
+      for (const [id, { pairs, items }] of refused) {
+        const total = requests.filter((r) => origin.get(r)?.[0] === id).length;
+        for (const rejection of rejectItems(items, items.length, total)) records.push(buildRejectedRecord(id, pairs, rejection));
       }
     }
     await rejectAndAck(redis, stream, ingressRejected, records, entries.map(([id]) => id));
@@ -191,17 +241,39 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
     if (records.length > 0) logger.warn({ rejected: records.length, first: records[0]?.[5] }, `rejected ingress input recorded in ${ingressRejected}`);
   }
 
+  /** Records one entry whose handling keeps failing as `UNPROCESSABLE` and acknowledges it. */
+  async function setAside(entry: StreamEntry, batch: Batch): Promise<void> {
+    const [id, pairs] = entry;
+    const why = describeThrown(batch.lastFault);
+    const reason = `handling this entry on its own failed ${batch.headFaults} times in a row while Redis answered (last: ${why}); set aside so it cannot block the stream`;
+    const records = pairs === null ? [] : [buildRejectedRecord(id, pairs, { code: 'UNPROCESSABLE', reason, clipped: batch.oversized.has(id) })];
+    await rejectAndAck(redis, stream, ingressRejected, records, [id]);
+    counters.entries++;
+    counters.rejected += records.length;
+    counters.setAside++;
+    logger.error({ entryId: id, reason: why }, `ingress entry set aside as UNPROCESSABLE in ${ingressRejected}: handling it kept failing`);
+  }
+
   /**
    * Handles a batch in groups of about `GROUP_IDS` ids (batches of big `session_ids` arrays stay
    * bounded in memory and are acknowledged as they go). Acknowledged entries leave `batch`, so a
-   * retry after a failure redoes only the rest.
+   * retry after a failure redoes only the rest. A batch that keeps failing (not because of Redis)
+   * is handled one entry at a time, and the entry that keeps failing on its own is set aside.
    */
   async function handleBatch(batch: Batch): Promise<void> {
     while (batch.entries.length > 0) {
+      if (batch.faults >= FAULTS_BEFORE_ONE_BY_ONE) {
+        const head = batch.entries[0]!;
+        if (batch.headFaults >= FAULTS_BEFORE_SET_ASIDE) await setAside(head, batch);
+        else await handleGroup([head], batch);
+        batch.entries.shift();
+        batch.headFaults = 0;
+        continue;
+      }
       let n = 0;
       let ids = 0;
       while (n < batch.entries.length && (n === 0 || ids < GROUP_IDS)) ids += idsIn(batch.entries[n++]![1]);
-      await handleGroup(batch.entries.slice(0, n), batch.deliveries);
+      await handleGroup(batch.entries.slice(0, n), batch);
       batch.entries.splice(0, n);
     }
   }
@@ -227,20 +299,38 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
       if (removed > 0) logger.info({ removed }, 'removed idle ingress consumers');
     }
     if (now < nextClaimAt) return undefined;
-    const reply = (await redis.xautoclaim(stream, INGRESS_GROUP, consumer, claimIdleMs, claimCursor, 'COUNT', batchSize)) as [string, StreamEntry[], string[]?];
-    const [cursor, claimed] = reply;
-    claimCursor = cursor;
-    if (cursor === '0-0') nextClaimAt = now + claimIntervalMs;
-    if (claimed.length === 0) return undefined;
-    const deliveries = await readDeliveryCounts(redis, stream, consumer, claimed[0]![0], claimed[claimed.length - 1]![0], batchSize * 2);
-    counters.claimed += claimed.length;
-    logger.info({ claimed: claimed.length }, 'claimed ingress entries left pending by a stopped consumer');
-    return { entries: claimed, deliveries };
+    const claimed = await readEntries(redis, stream, consumer, { kind: 'claim', cursor: claimCursor, minIdleMs: claimIdleMs }, batchSize);
+    claimCursor = claimed.cursor;
+    if (claimCursor === '0-0') nextClaimAt = now + claimIntervalMs;
+    if (claimed.entries.length === 0) return undefined;
+    counters.claimed += claimed.entries.length;
+    logger.info({ claimed: claimed.entries.length }, 'claimed ingress entries left pending by a stopped consumer');
+    return batchOf(claimed);
   }
+
+  /**
+   * Reads this consumer's own pending entries first (left by a previous run under the same name;
+   * each re-read counts as a delivery), then new ones; when there are none, waits for one.
+   */
+  async function readNext(waitMs: number): Promise<Batch | undefined> {
+    if (ownHistory) {
+      const mine = await readEntries(redis, stream, consumer, { kind: 'history' }, batchSize);
+      if (mine.entries.length > 0) return batchOf(mine);
+      ownHistory = false;
+    }
+    const fresh = await readEntries(redis, stream, consumer, { kind: 'new' }, batchSize);
+    if (fresh.entries.length > 0) return batchOf(fresh);
+    // The wait takes one entry (COUNT 1) and drops its values unread; the bounded read fetches it again.
+    const reply = await reader.callBuffer('XREADGROUP', 'GROUP', INGRESS_GROUP, consumer, 'COUNT', '1', 'BLOCK', String(waitMs), 'STREAMS', stream, '>');
+    const delivered = idsOfBufferReply(reply);
+    if (delivered.length === 0) return undefined;
+    return batchOf(await readEntries(redis, stream, consumer, { kind: 'new', delivered }, batchSize));
+  }
+
+  let ownHistory = true; // entries a previous run under the same name left pending
 
   async function run(): Promise<void> {
     let groupReady = false;
-    let ownHistory = true; // entries a previous run under the same name left pending
     // A batch read but not yet acknowledged. When handling fails it is retried from memory (a
     // re-read would count as another delivery); if this process dies, another bridge claims it.
     let inHand: Batch | undefined;
@@ -257,12 +347,7 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
         if (!inHand && !closing) {
           // Block no longer than until the next claim or trim is due, so both keep their schedule.
           const waitMs = Math.max(1, Math.min(blockMs, Math.min(nextClaimAt, nextTrimAt) - Date.now()));
-          const reply = ownHistory
-            ? await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, '0')
-            : await reader.xreadgroup('GROUP', INGRESS_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', waitMs, 'STREAMS', stream, '>');
-          const entries = entriesOf(reply);
-          if (ownHistory && entries.length === 0) ownHistory = false;
-          if (entries.length > 0) inHand = { entries };
+          inHand = await readNext(waitMs);
         }
         if (inHand) await handleBatch(inHand);
         inHand = undefined;
@@ -271,8 +356,15 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
         if (closing) break;
         if (isNoGroupError(err)) groupReady = false;
         failures++;
-        const delayMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-        logger.warn({ err, delayMs, entriesInHand: inHand?.entries.length ?? 0 }, 'ingress bridge step failed; retrying');
+        let delayMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        if (inHand && !isRedisFault(err, [redis, reader])) {
+          // Handling failed while Redis answered: count it against the batch, then its first entry.
+          inHand.lastFault = err;
+          if (inHand.faults < FAULTS_BEFORE_ONE_BY_ONE) inHand.faults++;
+          else inHand.headFaults++;
+          delayMs = Math.min(1000, 50 * 2 ** (inHand.faults + inHand.headFaults));
+        }
+        logger.warn({ err, delayMs, entriesInHand: inHand?.entries.length ?? 0, faults: inHand ? inHand.faults + inHand.headFaults : 0 }, 'ingress bridge step failed; retrying');
         await pause(delayMs);
       }
     }

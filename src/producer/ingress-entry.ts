@@ -1,3 +1,4 @@
+import { previewValue, printable } from '../shared/printable.js';
 import { MAX_FIELD_LENGTH, isInvalid, normalizeCloseRequest, type CloseRequest } from './close-request.js';
 
 /** Field names of an entry of the ingress stream `<prefix>:ingress` (a public, documented schema). */
@@ -20,7 +21,39 @@ export const INGRESS_LIMITS = {
   maxUnknownLength: 4096,
 } as const;
 
-/** Stable codes of rejected ingress input (field `code` of `<prefix>:ingress:rejected`). */
+/**
+ * What the bridge reads of one entry, in bytes, checked inside Redis: an entry beyond these is
+ * never sent whole to the bridge; it arrives with its names and values cut to `clipBytes` and
+ * their lengths, and is rejected as `TOO_LARGE`. A value within a character limit above is at
+ * most 3 bytes per character (UTF-8 per UTF-16 unit), so nothing acceptable is cut.
+ */
+export const INGRESS_READ_LIMITS = {
+  /** Longest `session_ids` value read whole (3 × `maxSessionIdsLength`). */
+  sessionIdsBytes: 3 * INGRESS_LIMITS.maxSessionIdsLength,
+  /** Longest other field name or value read whole (3 × `maxUnknownLength`). */
+  fieldBytes: 3 * INGRESS_LIMITS.maxUnknownLength,
+  /** Most names and values (two per field) read of one entry. */
+  maxItems: 128,
+  /** Bytes kept of each name and value of an entry too large to read. */
+  clipBytes: 1024,
+} as const;
+
+/** More invalid `session_ids` elements than this in one entry are recorded as one summarised rejection. */
+export const MAX_ITEM_REJECTIONS = 5;
+
+/**
+ * Stable codes of rejected ingress input (field `code` of `<prefix>:ingress:rejected`):
+ * - `MISSING_SESSION_ID`: neither `session_id` nor `session_ids` (or an empty array).
+ * - `INVALID_SESSION_ID`: an id that is not a valid session id (the whole entry's, or elements of `session_ids`).
+ * - `INVALID_JSON`: `session_ids` is not JSON.
+ * - `INVALID_FIELD`: a field with a bad value, or both `session_id` and `session_ids`.
+ * - `DUPLICATE_FIELD`: a documented field given twice.
+ * - `UNKNOWN_FIELD`: a likely misspelling of a documented field (`sessionId`, `ids`...).
+ * - `TOO_LARGE`: beyond {@link INGRESS_LIMITS} (or {@link INGRESS_READ_LIMITS}: then never read whole).
+ * - `UNPARSEABLE`: reading the entry failed in an unforeseen way (the message says how).
+ * - `TOO_MANY_DELIVERIES`: every consumer holding it stopped before acknowledging it, too many times.
+ * - `UNPROCESSABLE`: handling it failed again and again while Redis answered (set aside by the bridge).
+ */
 export type IngressRejectCode =
   | 'MISSING_SESSION_ID'
   | 'INVALID_SESSION_ID'
@@ -29,7 +62,17 @@ export type IngressRejectCode =
   | 'DUPLICATE_FIELD'
   | 'UNKNOWN_FIELD'
   | 'TOO_LARGE'
-  | 'TOO_MANY_DELIVERIES';
+  | 'UNPARSEABLE'
+  | 'TOO_MANY_DELIVERIES'
+  | 'UNPROCESSABLE';
+
+/** One rejected element of `session_ids`, as kept in a summarised rejection. */
+export interface RejectedItem {
+  /** Position in `session_ids` (absent when not known). */
+  index?: number;
+  input: unknown;
+  reason: string;
+}
 
 /** Why (part of) an entry was not enqueued. */
 export interface IngressRejection {
@@ -40,6 +83,26 @@ export interface IngressRejection {
    * its position in the array and the element itself.
    */
   item?: { index: number; input: unknown };
+  /**
+   * Set when more than {@link MAX_ITEM_REJECTIONS} elements of one entry were rejected (the rest
+   * went through): one rejection stands for all of them, with their number and the first few.
+   */
+  items?: { count: number; first: RejectedItem[] };
+  /** The entry's values were cut before they reached the bridge (an entry too large to read). */
+  clipped?: boolean;
+}
+
+/**
+ * What a read tells of an entry too large to be sent whole (see {@link INGRESS_READ_LIMITS}).
+ * The entry's pairs that come with it are the first `maxItems` names and values, each cut.
+ */
+export interface OversizedEntry {
+  /** Names and values the entry has (two per field). */
+  items: number;
+  /** Bytes of all its names and values. */
+  bytes: number;
+  /** Byte length of each name and value that came with it, before it was cut. */
+  lengths: number[];
 }
 
 /** What one entry asks for: the close requests to enqueue and what was rejected. */
@@ -48,26 +111,32 @@ export interface ParsedIngressEntry {
   rejections: IngressRejection[];
 }
 
-/** camelCase spellings that are almost certainly a mistake for a documented field. */
-const MISSPELLINGS: Record<string, string> = {
-  sessionId: INGRESS_FIELDS.sessionId,
-  sessionIds: INGRESS_FIELDS.sessionIds,
-  projectId: INGRESS_FIELDS.projectId,
-  requestId: INGRESS_FIELDS.requestId,
-  id: INGRESS_FIELDS.sessionId,
-  ids: INGRESS_FIELDS.sessionIds,
-};
+/**
+ * camelCase spellings that are almost certainly a mistake for a documented field. A Map, so a
+ * field named `constructor` or `__proto__` is not found on a prototype.
+ */
+const MISSPELLINGS = new Map<string, string>([
+  ['sessionId', INGRESS_FIELDS.sessionId],
+  ['sessionIds', INGRESS_FIELDS.sessionIds],
+  ['projectId', INGRESS_FIELDS.projectId],
+  ['requestId', INGRESS_FIELDS.requestId],
+  ['id', INGRESS_FIELDS.sessionId],
+  ['ids', INGRESS_FIELDS.sessionIds],
+]);
 
 const KNOWN = new Set<string>(Object.values(INGRESS_FIELDS));
 
 const entryError = (code: IngressRejectCode, reason: string): ParsedIngressEntry => ({ requests: [], rejections: [{ code, reason }] });
 
-/** A short printable rendering of a value for a reason (never the whole megabyte). */
-export function previewValue(value: unknown, max = 64): string {
-  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  const cut = s.length > max ? `${s.slice(0, max)}…` : s;
-  const json = JSON.stringify(cut).replace(/[\p{C}\p{Z}]/gu, (c) => (c === ' ' ? c : `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`));
-  return s.length > max ? `${json} (${s.length} characters)` : json;
+/** The message of anything thrown, printable and bounded. Never throws. */
+export function describeThrown(err: unknown, max = 500): string {
+  let message: string;
+  try {
+    message = err instanceof Error ? `${err.name}: ${String(err.message)}` : previewValue(err, max);
+  } catch {
+    message = '(an error that cannot be read)';
+  }
+  return printable(message.length > max ? `${message.slice(0, max)}…` : message);
 }
 
 function checkOptional(name: string, value: string | undefined): string | undefined {
@@ -80,10 +149,20 @@ function checkOptional(name: string, value: string | undefined): string | undefi
 
 /**
  * Reads the field/value pairs of one ingress entry (as Redis returns them) and turns them into
- * close requests. Never throws: structural problems reject the whole entry with one reason;
- * invalid elements of `session_ids` are rejected one by one while the valid ones go through.
+ * close requests. Never throws, whatever the input: structural problems reject the whole entry
+ * with one reason; invalid elements of `session_ids` are rejected one by one while the valid ones
+ * go through (more than {@link MAX_ITEM_REJECTIONS} of them in one summarised rejection); anything
+ * thrown while reading rejects the entry as `UNPARSEABLE` with the error's message.
  */
 export function parseIngressEntry(pairs: readonly string[]): ParsedIngressEntry {
+  try {
+    return parseFields(pairs);
+  } catch (err) {
+    return entryError('UNPARSEABLE', `the entry could not be read (${describeThrown(err)})`);
+  }
+}
+
+function parseFields(pairs: readonly string[]): ParsedIngressEntry {
   if (pairs.length % 2 !== 0) return entryError('INVALID_FIELD', 'odd number of field/value items');
   const fields = new Map<string, string>();
   let unknownCount = 0;
@@ -96,7 +175,7 @@ export function parseIngressEntry(pairs: readonly string[]): ParsedIngressEntry 
       fields.set(name, value);
       continue;
     }
-    const meant = MISSPELLINGS[name];
+    const meant = MISSPELLINGS.get(name);
     if (meant !== undefined) return entryError('UNKNOWN_FIELD', `unknown field \`${name}\`; did you mean \`${meant}\`?`);
     unknownCount++;
     unknownLength += name.length + value.length;
@@ -128,6 +207,13 @@ export function parseIngressEntry(pairs: readonly string[]): ParsedIngressEntry 
   return parseBatch(batch, extra);
 }
 
+/** Why one element of `session_ids` is not a session id, or undefined when it is one. */
+function elementProblem(input: unknown, extra: { projectId?: string; requestId?: string }): string | undefined {
+  if (typeof input !== 'string') return `expected a session id string, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`;
+  const r = normalizeCloseRequest({ sessionId: input, ...extra });
+  return isInvalid(r) ? r.reason : undefined;
+}
+
 function parseBatch(raw: string, extra: { projectId?: string; requestId?: string }): ParsedIngressEntry {
   if (raw.length > INGRESS_LIMITS.maxSessionIdsLength) {
     return entryError('TOO_LARGE', `\`session_ids\` is ${raw.length} characters long; the maximum is ${INGRESS_LIMITS.maxSessionIdsLength}: split the batch`);
@@ -136,7 +222,7 @@ function parseBatch(raw: string, extra: { projectId?: string; requestId?: string
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    return entryError('INVALID_JSON', `\`session_ids\` is not valid JSON (${(err as Error).message}), got ${previewValue(raw)}`);
+    return entryError('INVALID_JSON', `\`session_ids\` is not valid JSON (${describeThrown(err, 200)}), got ${previewValue(raw)}`);
   }
   if (!Array.isArray(parsed)) {
     return entryError('INVALID_FIELD', `\`session_ids\` must be a JSON array of session id strings, got ${parsed === null ? 'null' : typeof parsed}`);
@@ -145,17 +231,64 @@ function parseBatch(raw: string, extra: { projectId?: string; requestId?: string
   if (parsed.length > INGRESS_LIMITS.maxBatchIds) {
     return entryError('TOO_LARGE', `\`session_ids\` has ${parsed.length} ids; the maximum is ${INGRESS_LIMITS.maxBatchIds}: split the batch`);
   }
-  const out: ParsedIngressEntry = { requests: [], rejections: [] };
-  parsed.forEach((input: unknown, index) => {
-    const reason =
-      typeof input !== 'string'
-        ? `expected a session id string, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`
-        : (() => {
-            const r = normalizeCloseRequest({ sessionId: input, ...extra });
-            return isInvalid(r) ? r.reason : undefined;
-          })();
-    if (reason === undefined) out.requests.push({ sessionId: input as string, ...extra });
-    else out.rejections.push({ code: 'INVALID_SESSION_ID', reason: `\`session_ids[${index}]\` ${previewValue(input)}: ${reason}`, item: { index, input } });
+  const requests: CloseRequest[] = [];
+  const invalid: RejectedItem[] = []; // the first MAX_ITEM_REJECTIONS + 1: enough to decide and to summarise
+  let invalidCount = 0;
+  for (let index = 0; index < parsed.length; index++) {
+    const input: unknown = parsed[index];
+    const problem = elementProblem(input, extra);
+    if (problem === undefined) {
+      requests.push({ sessionId: input as string, ...extra });
+      continue;
+    }
+    invalidCount++;
+    if (invalid.length <= MAX_ITEM_REJECTIONS) invalid.push({ index, input, reason: `\`session_ids[${index}]\` ${previewValue(input)}: ${problem}` });
+  }
+  return { requests, rejections: rejectItems(invalid, invalidCount, parsed.length) };
+}
+
+/**
+ * Rejections of elements of one entry's `session_ids` (code `INVALID_SESSION_ID`): each on its
+ * own when there are at most {@link MAX_ITEM_REJECTIONS}, else one rejection for all `count` of
+ * them carrying the first few, so one entry cannot flood the capped rejected stream.
+ * `items` holds (at least) the first ones; `total` is the number of elements of the entry.
+ */
+export function rejectItems(items: readonly RejectedItem[], count: number, total: number): IngressRejection[] {
+  if (count <= MAX_ITEM_REJECTIONS) {
+    return items.map((i) => ({ code: 'INVALID_SESSION_ID', reason: i.reason, ...(i.index !== undefined ? { item: { index: i.index, input: i.input } } : {}) }));
+  }
+  const first = items.slice(0, MAX_ITEM_REJECTIONS);
+  return [
+    {
+      code: 'INVALID_SESSION_ID',
+      reason: `${count} of the ${total} elements of \`session_ids\` are invalid (the ${total - count} others went through); the first: ${first[0]?.reason ?? '?'}`,
+      items: { count, first },
+    },
+  ];
+}
+
+/**
+ * The rejection of an entry too large to be read whole (see {@link INGRESS_READ_LIMITS}): its
+ * field names and the byte length of each value too long to read, from what the read sent.
+ */
+export function rejectOversizedEntry(pairs: readonly string[], size: OversizedEntry): ParsedIngressEntry {
+  const problems: string[] = [];
+  if (size.items > INGRESS_READ_LIMITS.maxItems) problems.push(`it has ${Math.floor(size.items / 2)} fields (at most ${INGRESS_READ_LIMITS.maxItems / 2} are read)`);
+  size.lengths.forEach((length, i) => {
+    const isName = i % 2 === 0;
+    const name = isName ? undefined : pairs[i - 1];
+    const limit = name === INGRESS_FIELDS.sessionIds ? INGRESS_READ_LIMITS.sessionIdsBytes : INGRESS_READ_LIMITS.fieldBytes;
+    if (length <= limit) return;
+    const accepted =
+      name === INGRESS_FIELDS.sessionIds ? INGRESS_LIMITS.maxSessionIdsLength : name !== undefined && KNOWN.has(name) ? MAX_FIELD_LENGTH : INGRESS_LIMITS.maxUnknownLength;
+    problems.push(
+      isName
+        ? `a field name is ${length} bytes long (it starts ${previewValue((pairs[i] ?? '').slice(0, 32))})`
+        : `field ${previewValue(name ?? '')} is ${length} bytes long (at most ${accepted} characters are accepted)`,
+    );
   });
-  return out;
+  return {
+    requests: [],
+    rejections: [{ code: 'TOO_LARGE', reason: `the entry is too large to read (${size.bytes} bytes in all): ${problems.join('; ') || 'too large'}`, clipped: true }],
+  };
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { INGRESS_FIELDS, type IngressRejection } from './ingress-entry.js';
+import { previewValue } from '../shared/printable.js';
+import { INGRESS_FIELDS, INGRESS_READ_LIMITS, type IngressRejection, type OversizedEntry } from './ingress-entry.js';
 
 /** Consumer group of the ingress bridge on `<prefix>:ingress`. Other groups may read the stream too. */
 export const INGRESS_GROUP = 'bb-reaper-ingress';
@@ -7,6 +8,8 @@ export const INGRESS_GROUP = 'bb-reaper-ingress';
 export const REJECTED_MAX_LEN = 10_000;
 /** Longest value copied into a rejected record's `fields` / `input`, in characters. */
 export const REJECTED_VALUE_MAX_LENGTH = 8192;
+/** Longest `input` of one element in a summarised record's `invalid_items`, in characters. */
+export const REJECTED_ITEM_MAX_LENGTH = 1024;
 
 /** One stream entry as Redis returns it; `fields` is null when it was deleted while pending. */
 export type StreamEntry = [id: string, fields: string[] | null];
@@ -25,41 +28,197 @@ export function isNoGroupError(err: unknown): boolean {
   return String((err as Error | undefined)?.message ?? '').startsWith('NOGROUP');
 }
 
-/** Entries of one XREADGROUP reply (or none). */
-export function entriesOf(reply: unknown): StreamEntry[] {
+/**
+ * Reads entries for the bridge without ever sending it a value too large to accept (see
+ * INGRESS_READ_LIMITS): each entry is measured inside Redis, and one beyond the limits comes
+ * back with its names and values cut and their lengths. Entries are taken one at a time
+ * (XREADGROUP / XAUTOCLAIM with COUNT 1) until `count` entries or about `budget` bytes, so one
+ * reply stays small whatever the stream holds, and nothing is delivered that is not returned.
+ *
+ * KEYS[1] stream. ARGV: group, consumer, mode, count, budget, sessionIdsBytes, fieldBytes,
+ * maxItems, clipBytes, name of the `session_ids` field, then per mode:
+ * `new` ids... (entries already delivered to this consumer, fetched first, then new ones are read);
+ * `history` (this consumer's pending entries, from the start); `claim` cursor, minIdleMs.
+ * Returns {cursor, {{id, fields | false, deliveries, false | {items, bytes, length...}}...}}.
+ */
+const READ_SCRIPT = `
+local stream, group, consumer, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local count, budget = tonumber(ARGV[4]), tonumber(ARGV[5])
+local batchBytes, fieldBytes, maxItems, clipBytes = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local batchField = ARGV[10]
+
+-- The first clipBytes bytes of s, not splitting a UTF-8 sequence.
+local function cut(s)
+  if #s <= clipBytes then return s end
+  local e = clipBytes
+  while e > 0 do
+    local b = string.byte(s, e + 1)
+    if b < 128 or b >= 192 then break end
+    e = e - 1
+  end
+  return string.sub(s, 1, e)
+end
+
+-- The fields as they may be sent, what the reply says of an entry too large, and the bytes sent.
+local function screen(fields)
+  if not fields then return false, false, 0 end
+  local n, total = #fields, 0
+  local over = n > maxItems
+  for i = 1, n do
+    local len = #fields[i]
+    total = total + len
+    if not over then
+      local limit = fieldBytes
+      if i % 2 == 0 and fields[i - 1] == batchField then limit = batchBytes end
+      if len > limit then over = true end
+    end
+  end
+  if not over then return fields, false, total end
+  local kept, info, size = {}, {n, total}, 0
+  for i = 1, math.min(n, maxItems) do
+    kept[i] = cut(fields[i])
+    info[#info + 1] = #fields[i]
+    size = size + #kept[i]
+  end
+  return kept, info, size
+end
+
+local function deliveries(id)
+  local p = redis.call('XPENDING', stream, group, id, id, 1, consumer)
+  if p[1] then return tonumber(p[1][4]) end
+  return 0
+end
+
+local out, used, cursor = {}, 0, ''
+local function add(id, fields, delivered)
+  local sent, info, size = screen(fields)
+  used = used + size + #id
+  out[#out + 1] = {id, sent, delivered, info}
+end
+
+if mode == 'new' then
+  for i = 11, #ARGV do
+    local r = redis.call('XRANGE', stream, ARGV[i], ARGV[i])
+    add(ARGV[i], r[1] and r[1][2] or false, deliveries(ARGV[i]))
+  end
+  while #out < count and used < budget do
+    local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
+    local e = r and r[1][2][1]
+    if not e then break end
+    add(e[1], e[2], 1)
+  end
+elseif mode == 'history' then
+  local after = '0'
+  while #out < count and used < budget do
+    local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, after)
+    local e = r and r[1][2][1]
+    if not e then break end
+    after = e[1]
+    add(e[1], e[2], deliveries(e[1]))
+  end
+else
+  cursor = ARGV[11]
+  -- At most count XAUTOCLAIM calls, each scanning at most 10 pending entries.
+  for _ = 1, count do
+    if #out >= count or used >= budget then break end
+    local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[12], cursor, 'COUNT', 1)
+    cursor = r[1]
+    for _, e in ipairs(r[2]) do
+      if e then add(e[1], e[2], deliveries(e[1])) end
+    end
+    if cursor == '0-0' then break end
+  end
+end
+return {cursor, out}
+`;
+
+/** About the most bytes of entries one read returns (always at least one entry). */
+export const READ_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/** What {@link readEntries} reads: new entries (after fetching some already delivered), this consumer's pending ones, or entries claimed from others. */
+export type ReadMode = { kind: 'new'; delivered?: readonly string[] } | { kind: 'history' } | { kind: 'claim'; cursor: string; minIdleMs: number };
+
+export interface ReadResult {
+  entries: StreamEntry[];
+  /** Delivery count of each entry (1 for new entries). */
+  deliveries: Map<string, number>;
+  /** Entries too large to be read whole: their pairs in `entries` are cut (see INGRESS_READ_LIMITS). */
+  oversized: Map<string, OversizedEntry>;
+  /** The next XAUTOCLAIM cursor (`claim` reads; `0-0` once the whole pending list was scanned). */
+  cursor: string;
+}
+
+/** One bounded read of the ingress group for `consumer` (see READ_SCRIPT). */
+export async function readEntries(redis: Redis, stream: string, consumer: string, mode: ReadMode, count: number): Promise<ReadResult> {
+  const L = INGRESS_READ_LIMITS;
+  const extra = mode.kind === 'new' ? (mode.delivered ?? []) : mode.kind === 'claim' ? [mode.cursor, String(mode.minIdleMs)] : [];
+  const args = [INGRESS_GROUP, consumer, mode.kind, count, READ_BUDGET_BYTES, L.sessionIdsBytes, L.fieldBytes, L.maxItems, L.clipBytes, INGRESS_FIELDS.sessionIds, ...extra];
+  const [cursor, rows] = (await redis.eval(READ_SCRIPT, 1, stream, ...args.map(String))) as [string, Array<[string, string[] | null, number, number[] | null]>];
+  const result: ReadResult = { entries: [], deliveries: new Map(), oversized: new Map(), cursor };
+  for (const [id, fields, deliveries, info] of rows) {
+    result.entries.push([id, fields ?? null]);
+    result.deliveries.set(id, Number(deliveries));
+    if (info) result.oversized.set(id, { items: Number(info[0]), bytes: Number(info[1]), lengths: info.slice(2).map(Number) });
+  }
+  return result;
+}
+
+/** Ids of the entries of one XREADGROUP reply read as buffers (their values are dropped unread). */
+export function idsOfBufferReply(reply: unknown): string[] {
   if (!Array.isArray(reply) || reply.length === 0) return [];
-  const [, entries] = reply[0] as [string, StreamEntry[]];
-  return entries ?? [];
+  const [, entries] = reply[0] as [Buffer, Array<[Buffer, unknown]> | null];
+  return (entries ?? []).map(([id]) => id.toString());
 }
 
-/** Delivery counts of entries pending on `consumer` between two ids (XPENDING extended form). */
-export async function readDeliveryCounts(redis: Redis, stream: string, consumer: string, first: string, last: string, count: number): Promise<Map<string, number>> {
-  const rows = (await redis.xpending(stream, INGRESS_GROUP, first, last, count, consumer)) as Array<[string, string, number, number]>;
-  return new Map(rows.map(([id, , , deliveries]) => [id, Number(deliveries)]));
+function clip(s: string, max = REJECTED_VALUE_MAX_LENGTH): { text: string; clipped: boolean } {
+  return s.length > max ? { text: s.slice(0, max), clipped: true } : { text: s, clipped: false };
 }
 
-function clip(s: string): { text: string; clipped: boolean } {
-  return s.length > REJECTED_VALUE_MAX_LENGTH ? { text: s.slice(0, REJECTED_VALUE_MAX_LENGTH), clipped: true } : { text: s, clipped: false };
+/** A value as JSON, cut at `max` characters; a value JSON cannot render (too deeply nested) as a preview. Never throws. */
+function jsonOf(value: unknown, max: number): { text: string; clipped: boolean } {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return { text: previewValue(value, Math.min(max, 200)), clipped: true };
+  }
+  return clip(json ?? String(value), max);
 }
 
 /**
  * The field/value pairs of one `<prefix>:ingress:rejected` record. Every record has `entry_id`,
  * `code`, `reason` and `rejected_at`. A whole rejected entry also has `fields` (its original
- * field/value pairs as a JSON array, values cut at 8192 characters and `truncated` = `1` then);
+ * field/value pairs as a JSON array, values cut at 8192 characters and `truncated` = `1` then;
+ * an entry too large to read has its names and values cut at 1024 bytes, and `truncated` = `1`);
  * one rejected element of `session_ids` has `index` and `input` (the element as JSON) and the
- * entry's `project_id` / `request_id` when it had them.
+ * entry's `project_id` / `request_id` when it had them. When more than 5 elements of one entry
+ * were rejected, one record stands for all of them: `invalid_count` (how many) and
+ * `invalid_items` (the first 5 as a JSON array of `{"index", "input", "reason"}`, `input` being
+ * the element as JSON cut at 1024 characters), with the entry's `project_id` / `request_id`.
+ * Never throws.
  */
 export function buildRejectedRecord(entryId: string, pairs: readonly string[], rejection: IngressRejection, now = Date.now()): string[] {
   const out = ['entry_id', entryId, 'code', rejection.code, 'reason', rejection.reason, 'rejected_at', String(now)];
-  let truncated = false;
-  if (rejection.item) {
-    const input = clip(JSON.stringify(rejection.item.input) ?? String(rejection.item.input));
-    truncated = input.clipped;
-    out.push('index', String(rejection.item.index), 'input', input.text);
+  let truncated = rejection.clipped === true;
+  const correlation = () => {
     for (const name of [INGRESS_FIELDS.projectId, INGRESS_FIELDS.requestId]) {
       const at = pairs.findIndex((v, i) => i % 2 === 0 && v === name);
       if (at >= 0) out.push(name, pairs[at + 1] ?? '');
     }
+  };
+  if (rejection.items) {
+    const items = rejection.items.first.map((i) => {
+      const input = jsonOf(i.input, REJECTED_ITEM_MAX_LENGTH);
+      truncated ||= input.clipped;
+      return { ...(i.index !== undefined ? { index: i.index } : {}), input: input.text, reason: i.reason };
+    });
+    out.push('invalid_count', String(rejection.items.count), 'invalid_items', JSON.stringify(items));
+    correlation();
+  } else if (rejection.item) {
+    const input = jsonOf(rejection.item.input, REJECTED_VALUE_MAX_LENGTH);
+    truncated ||= input.clipped;
+    out.push('index', String(rejection.item.index), 'input', input.text);
+    correlation();
   } else {
     const values = pairs.map((v) => {
       const c = clip(v);
