@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../config/resolve.js';
+import { checkApiWith } from './check-api.js';
 import { closeSessionWith } from './close-session.js';
 import { createTransport, type ResponseObserver } from './http.js';
 import { RESPONSE_SHAPES } from './responses.js';
@@ -78,13 +79,14 @@ function parseOptions(options: BrowserbaseClientOptions): z.output<typeof option
 }
 
 /**
- * The typed Browserbase client: the six actions on one keep-alive undici pool. It never retries
+ * The typed Browserbase client: the six actions (and `checkApi`) on one keep-alive undici pool. It never retries
  * (the worker owns retry policy; one-shot callers wrap calls in `withRetries`). Every failure is a
  * `BrowserbaseError` with a stable `code`; invalid session ids are rejected before any request.
  */
 export function createBrowserbaseClient(options: BrowserbaseClientOptions): BrowserbaseClient {
   const o = parseOptions(options);
-  const transport = createTransport({ ...o, baseUrl: new URL(o.baseUrl) });
+  const baseUrl = new URL(o.baseUrl);
+  const transport = createTransport({ ...o, baseUrl });
   const deps = { transport, projectId: o.projectId };
 
   const sessionPath = (id: string, suffix = ''): string => {
@@ -130,6 +132,8 @@ export function createBrowserbaseClient(options: BrowserbaseClientOptions): Brow
       const { data } = await transport.send({ method: 'GET', path: sessionPath(id, '/recording'), shape: RESPONSE_SHAPES.recording, ...req(opts) });
       return data;
     },
+
+    checkApi: (opts) => checkApiWith(transport, baseUrl, req(opts)),
 
     close: () => transport.close(),
   };

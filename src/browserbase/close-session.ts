@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { previewValue, printable } from '../shared/printable.js';
 import { BrowserbaseError } from './errors.js';
 import type { Transport } from './http.js';
 import { RESPONSE_SHAPES } from './responses.js';
@@ -21,11 +22,15 @@ export interface CloseDeps {
 /**
  * Releases a session with the real API's semantics:
  * - 2xx -> `closed` (status from the body, often still `RUNNING`: release is asynchronous);
- * - 404 -> `already_gone` (status `NOT_FOUND`);
- * - another 4xx except 429 -> one follow-up GET decides: terminal status or 404 -> `already_gone`;
- *   still active -> the close's own error (409 `TRANSIENT`, 400 `REJECTED`, ...); a GET that
- *   itself fails with `RATE_LIMITED`/`TRANSIENT`/`ABORTED` throws that error (nothing is known
- *   yet, so the caller retries);
+ * - Browserbase's own 404 (its JSON error body, not "no such route") -> `already_gone` (status
+ *   `NOT_FOUND`); when the close carried a `projectId`, one follow-up GET (which carries none)
+ *   first checks the session is not simply in another project: still active -> `REJECTED`
+ *   naming the projectId;
+ * - any other 404 (a proxy's page, a wrong base URL) -> `REJECTED`, never `already_gone`;
+ * - another 4xx except 429 -> one follow-up GET decides: terminal status or Browserbase's 404 ->
+ *   `already_gone`; still active -> the close's own error (409 `TRANSIENT`, 400 `REJECTED`, ...);
+ *   a GET that itself fails with `RATE_LIMITED`/`TRANSIENT`/`ABORTED` throws that error (nothing
+ *   is known yet, so the caller retries), and one that is not Browserbase's 404 throws that;
  * - `verify: true` then polls GET until the session is terminal -> `verified`.
  */
 export async function closeSessionWith(deps: CloseDeps, id: string, opts: CloseOptions = {}): Promise<CloseResult> {
@@ -39,7 +44,7 @@ export async function closeSessionWith(deps: CloseDeps, id: string, opts: CloseO
     const { statusCode, data } = await deps.transport.send({ method: 'POST', path, body, shape: RESPONSE_SHAPES.session, ...req });
     result = { id, status: data.status, outcome: 'closed', httpStatus: statusCode };
   } catch (err) {
-    return settleRefusedClose(deps, id, path, err, req);
+    return settleRefusedClose(deps, id, path, projectId, err, req);
   }
   return opts.verify ? verifyReleased(deps, path, result, opts) : result;
 }
@@ -48,11 +53,14 @@ function requestOptions(opts: RequestOptions): RequestOptions {
   return { signal: opts.signal, headersTimeoutMs: opts.headersTimeoutMs, bodyTimeoutMs: opts.bodyTimeoutMs };
 }
 
-async function settleRefusedClose(deps: CloseDeps, id: string, path: string, err: unknown, req: RequestOptions): Promise<CloseResult> {
+async function settleRefusedClose(deps: CloseDeps, id: string, path: string, projectId: string | undefined, err: unknown, req: RequestOptions): Promise<CloseResult> {
   if (!(err instanceof BrowserbaseError) || err.statusCode === undefined) throw err;
   const status = err.statusCode;
-  if (status === 404) return { id, status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 404 };
-  if (status < 400 || status >= 500 || status === 429) throw err;
+  // NOT_FOUND is Browserbase's own 404; the transport makes any other 404 REJECTED.
+  if (err.code === 'NOT_FOUND') {
+    return projectId === undefined ? { id, status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 404 } : settleNotFoundInProject(deps, id, path, projectId, err, req);
+  }
+  if (status === 404 || status < 400 || status >= 500 || status === 429) throw err;
   try {
     const { data } = await deps.transport.send({ method: 'GET', path, shape: RESPONSE_SHAPES.session, ...req });
     if (isTerminalStatus(data.status)) return { id, status: data.status, outcome: 'already_gone', httpStatus: status };
@@ -60,9 +68,32 @@ async function settleRefusedClose(deps: CloseDeps, id: string, path: string, err
     if (getErr instanceof BrowserbaseError) {
       if (getErr.code === 'NOT_FOUND') return { id, status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: status };
       if (getErr.code === 'RATE_LIMITED' || getErr.code === 'TRANSIENT' || getErr.code === 'ABORTED') throw getErr;
+      if (getErr.statusCode === 404) throw getErr; // not Browserbase's 404: the base URL is wrong
     }
   }
   throw err;
+}
+
+/**
+ * A close that carried `projectId` answered Browserbase's 404. The simulator (and, as far as is
+ * known, the API) answers 404 too when the session exists but is not in that project, so a GET
+ * without `projectId` tells the two apart: the session still active means the projectId is wrong
+ * (`REJECTED`, dead-lettered rather than reported as closed); terminal or 404 means it is gone.
+ */
+async function settleNotFoundInProject(deps: CloseDeps, id: string, path: string, projectId: string, closeErr: BrowserbaseError, req: RequestOptions): Promise<CloseResult> {
+  let status: string;
+  try {
+    ({ data: { status } } = await deps.transport.send({ method: 'GET', path, shape: RESPONSE_SHAPES.session, ...req }));
+  } catch (getErr) {
+    if (getErr instanceof BrowserbaseError && getErr.code === 'NOT_FOUND') return { id, status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 404 };
+    throw getErr;
+  }
+  if (isTerminalStatus(status)) return { id, status, outcome: 'already_gone', httpStatus: 404 };
+  throw new BrowserbaseError(
+    'REJECTED',
+    `Session ${id} is still ${printable(status)}, but closing it with projectId ${previewValue(projectId, 80)} answered 404: the session is not in that project (check the close's projectId or BROWSERBASE_PROJECT_ID)`,
+    { statusCode: 404, request: closeErr.request, cause: closeErr },
+  );
 }
 
 /** An AbortSignal that fires when the caller's does or after `ms`; `dispose` frees the timer. */
@@ -92,7 +123,7 @@ async function verifyReleased(deps: CloseDeps, path: string, first: CloseResult,
     if (remaining <= 0) {
       throw new BrowserbaseError(
         'TRANSIENT',
-        `Session ${first.id} was still ${status} after ${timeoutMs} ms of verification (verifyTimeoutMs); the release was requested but not confirmed`,
+        `Session ${first.id} was still ${printable(status)} after ${timeoutMs} ms of verification (verifyTimeoutMs); the release was requested but not confirmed`,
         { request },
       );
     }

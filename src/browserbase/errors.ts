@@ -1,14 +1,17 @@
 import { STATUS_CODES } from 'node:http';
 import { BbReaperError } from '../shared/errors.js';
+import { printable } from '../shared/printable.js';
 
 /**
  * Stable codes of `BrowserbaseError`, one meaning (and one worker action) each:
  * - `RATE_LIMITED`: 429; wait `retryAfterMs` (capped) and slow every worker down.
  * - `TRANSIENT`: 5xx, 408, 409, socket errors, connect/headers/body timeouts, a malformed 2xx
  *   body, or a verification that timed out; retry with backoff.
- * - `REJECTED`: 400, 401, 403, 422 and every other 4xx (and unexpected 1xx/3xx); retrying cannot
- *   help, dead-letter at once.
- * - `NOT_FOUND`: 404 (the close itself treats 404 as "already gone" and never throws it).
+ * - `REJECTED`: 400, 401, 403, 422 and every other 4xx (and unexpected 1xx/3xx), and a 404 that
+ *   is not Browserbase's own (not its JSON error body, or "no such route": a wrong base URL or a
+ *   proxy); retrying cannot help, dead-letter at once.
+ * - `NOT_FOUND`: a 404 with Browserbase's error body (the close itself treats it as "already
+ *   gone" and never throws it).
  * - `INVALID_SESSION_ID`: the id failed validation; no request was made.
  * - `ABORTED`: the caller's `AbortSignal` fired.
  */
@@ -38,7 +41,7 @@ export class BrowserbaseError extends BbReaperError {
   declare readonly statusCode?: number;
   /** Delay the server asked for (429: `retry-after-ms`, `retry-after`, `x-ratelimit-reset`), in ms. */
   declare readonly retryAfterMs?: number;
-  /** The `message` field of the server's JSON error body, when present. */
+  /** The `message` field of the server's JSON error body, when present: key scrubbed, at most 1,000 characters. */
   declare readonly serverMessage?: string;
   /** Method and path of the failed request; absent when no request was made (`INVALID_SESSION_ID`). */
   declare readonly request?: RequestSummary;
@@ -71,10 +74,10 @@ export function classifyStatus(status: number): BrowserbaseErrorCode | undefined
   return 'REJECTED';
 }
 
-/** "Browserbase answered 401 Unauthorized to POST /v1/sessions/abc: Invalid API key". */
+/** "Browserbase answered 401 Unauthorized to POST /v1/sessions/abc: Invalid API key" (control characters of the message made visible). */
 export function describeHttpError(request: RequestSummary, status: number, serverMessage: string | undefined, retryAfterMs?: number): string {
   const reason = STATUS_CODES[status] ?? 'Unknown Status';
-  const tail = serverMessage ? `: ${serverMessage}` : ' (no message)';
+  const tail = serverMessage ? `: ${printable(serverMessage)}` : ' (no message)';
   const wait = retryAfterMs === undefined ? '' : ` (retry after ${retryAfterMs} ms)`;
   return `Browserbase answered ${status} ${reason} to ${request.method} ${request.path}${tail}${wait}`;
 }

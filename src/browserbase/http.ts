@@ -2,8 +2,20 @@ import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import type { Pool as UndiciPool } from 'undici';
 import type { z } from 'zod';
+import { printable, previewValue } from '../shared/printable.js';
 import { BrowserbaseError, classifyStatus, describeHttpError, type RequestSummary } from './errors.js';
-import { checkShape, errorBodyMessage, parseJson } from './responses.js';
+import { readCapped, type CappedBody } from './read-body.js';
+import {
+  capText,
+  checkShape,
+  errorBodyMessage,
+  isBrowserbaseErrorBody,
+  isRouteNotFound,
+  MAX_ERROR_BODY_BYTES,
+  MAX_SERVER_MESSAGE_CHARS,
+  MAX_SUCCESS_BODY_BYTES,
+  parseJson,
+} from './responses.js';
 import { parseRetryAfter } from './retry-after.js';
 import type { RequestOptions } from './types.js';
 
@@ -31,18 +43,39 @@ export interface ResponseInfo {
 
 export type ResponseObserver = (info: ResponseInfo) => void;
 
-export interface SendOptions<T> extends RequestOptions {
+export interface ExchangeOptions extends RequestOptions {
   method: 'GET' | 'POST';
   /** Path below the base URL, already percent-encoded, with any query string. */
   path: string;
   body?: unknown;
+}
+
+export interface SendOptions<T> extends ExchangeOptions {
   /** What a 2xx body must look like. */
   shape: z.ZodType<T>;
+}
+
+/** One answer as `exchange` returns it: bounded, and the key scrubbed from every text in it. */
+export interface Answer {
+  request: RequestSummary;
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed JSON body; `undefined` when it is empty, not JSON, cut at the size limit, or failed to arrive. */
+  body: unknown;
+  /** Non-2xx: the body's `message`, at most {@link MAX_SERVER_MESSAGE_CHARS} characters. */
+  serverMessage?: string;
+  /** What came back, e.g. `text/html "<h1>Not Found</h1>"`: bounded, printable, built when called. */
+  describe(): string;
 }
 
 export interface Transport {
   /** Sends one request; resolves for a 2xx with a well-formed body, throws `BrowserbaseError` otherwise. */
   send<T>(opts: SendOptions<T>): Promise<{ statusCode: number; data: T }>;
+  /**
+   * Sends one request and returns whatever answer came back, whatever its status; throws only when
+   * no whole answer arrived (`TRANSIENT`, `ABORTED`) or a 2xx body is too large (`TRANSIENT`).
+   */
+  exchange(opts: ExchangeOptions): Promise<Answer>;
   close(): Promise<void>;
 }
 
@@ -103,7 +136,48 @@ export function createTransport(o: TransportOptions): Transport {
     }
   }
 
-  async function send<T>(s: SendOptions<T>): Promise<{ statusCode: number; data: T }> {
+  /** Why a 404 is not Browserbase saying "no such session", or `undefined` when it is. */
+  function notFoundProblem(a: Answer): string | undefined {
+    if (!isBrowserbaseErrorBody(a.body, 404)) return ` with ${a.describe()}, not Browserbase's JSON error body`;
+    if (isRouteNotFound(a.serverMessage)) return `: ${previewValue(a.serverMessage, 200)} (no such route)`;
+    return undefined;
+  }
+
+  /** The error of a non-2xx answer; a 404 is `NOT_FOUND` only when Browserbase itself said it. */
+  function errorFor(a: Answer): BrowserbaseError {
+    const code = classifyStatus(a.statusCode) ?? 'REJECTED';
+    const { request, statusCode } = a;
+    const problem = code === 'NOT_FOUND' ? notFoundProblem(a) : undefined;
+    if (problem !== undefined) {
+      return new BrowserbaseError(
+        'REJECTED',
+        `The server answered 404 Not Found to ${request.method} ${request.path}${problem}; this 404 does not say the session is gone: check BROWSERBASE_BASE_URL`,
+        { statusCode, request },
+      );
+    }
+    const retryAfterMs = parseRetryAfter(a.headers, Date.now());
+    return new BrowserbaseError(code, describeHttpError(request, statusCode, a.serverMessage, retryAfterMs), {
+      statusCode,
+      retryAfterMs,
+      serverMessage: a.serverMessage,
+      request,
+    });
+  }
+
+  /** A bounded, printable account of a body for messages: content type and the start of the text. */
+  function describeBody(headers: Answer['headers'], text: string | undefined, truncated: boolean): string {
+    const type = headers['content-type'];
+    const kind = typeof type === 'string' && type !== '' ? printable(capText(type, 100)) : 'no content-type';
+    if (text === undefined) return `${kind} and a body that failed to arrive`;
+    if (text === '') return `${kind} and an empty body`;
+    // The preview shows 80 characters: scrubbing the first 4 KiB is enough to keep the key out.
+    const clean = scrub(text.length > 4096 ? text.slice(0, 4096) : text);
+    const shown = clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
+    const size = text.length > 80 ? ` (${truncated ? 'more than ' : ''}${Buffer.byteLength(text)} bytes)` : '';
+    return `${kind} ${previewValue(shown, 81)}${size}`;
+  }
+
+  async function exchange(s: ExchangeOptions): Promise<Answer> {
     const request: RequestSummary = { method: s.method, path: prefix + s.path };
     const headersTimeoutMs = s.headersTimeoutMs ?? o.headersTimeoutMs;
     const bodyTimeoutMs = s.bodyTimeoutMs ?? o.bodyTimeoutMs;
@@ -119,8 +193,9 @@ export function createTransport(o: TransportOptions): Transport {
     const started = performance.now();
     const observe = (status: number | 'error') => o.onResponse?.({ method: request.method, path: request.path, status, durationMs: performance.now() - started });
     let statusCode: number;
-    let text: string | undefined;
-    let responseHeaders: Record<string, string | string[] | undefined>;
+    let read: CappedBody | undefined;
+    let tooLarge = false;
+    let responseHeaders: Answer['headers'];
     try {
       const res = await pool.request({
         method: s.method,
@@ -133,11 +208,17 @@ export function createTransport(o: TransportOptions): Transport {
       });
       statusCode = res.statusCode;
       responseHeaders = res.headers;
-      if (classifyStatus(statusCode) === undefined) {
-        text = await res.body.text();
+      const success = classifyStatus(statusCode) === undefined;
+      if (success && Number(res.headers['content-length']) > MAX_SUCCESS_BODY_BYTES) {
+        tooLarge = true;
+        res.body.destroy();
+      } else if (success || statusCode === 404) {
+        // A 2xx body is the result, and a 404's body decides whether the session is gone.
+        read = await readCapped(res.body, success ? MAX_SUCCESS_BODY_BYTES : MAX_ERROR_BODY_BYTES);
+        tooLarge = success && read.truncated;
       } else {
         // The status decides; a body that fails to arrive only costs us the server's message.
-        text = await res.body.text().catch((err: unknown) => {
+        read = await readCapped(res.body, MAX_ERROR_BODY_BYTES).catch((err: unknown) => {
           if (s.signal?.aborted) throw err;
           return undefined;
         });
@@ -152,32 +233,45 @@ export function createTransport(o: TransportOptions): Transport {
     }
 
     observe(statusCode);
-    const body = text === undefined ? undefined : parseJson(text);
-    const code = classifyStatus(statusCode);
-    if (code !== undefined) {
-      const raw = errorBodyMessage(body);
-      const serverMessage = raw === undefined ? undefined : scrub(raw);
-      const retryAfterMs = parseRetryAfter(responseHeaders, Date.now());
-      throw new BrowserbaseError(code, describeHttpError(request, statusCode, serverMessage, retryAfterMs), {
-        statusCode,
-        retryAfterMs,
-        serverMessage,
-        request,
-      });
-    }
-    const checked = checkShape(s.shape, body);
-    if (!checked.ok) {
+    if (tooLarge) {
       throw new BrowserbaseError(
         'TRANSIENT',
-        `Browserbase answered ${statusCode} to ${request.method} ${request.path} with a malformed response: ${checked.problem}`,
+        `Browserbase answered ${statusCode} to ${request.method} ${request.path} with a body larger than ${MAX_SUCCESS_BODY_BYTES} bytes, the most the client reads: answer too large`,
         { statusCode, request },
       );
     }
-    return { statusCode, data: checked.value };
+    const text = read?.bytes.toString('utf8');
+    const body = text === undefined || read?.truncated ? undefined : parseJson(text);
+    const describe = () => describeBody(responseHeaders, text, read?.truncated ?? false);
+    if (classifyStatus(statusCode) === undefined) return { request, statusCode, headers: responseHeaders, body, describe };
+    const raw = errorBodyMessage(body);
+    return {
+      request,
+      statusCode,
+      headers: responseHeaders,
+      body,
+      ...(raw === undefined ? {} : { serverMessage: capText(scrub(raw), MAX_SERVER_MESSAGE_CHARS) }),
+      describe,
+    };
+  }
+
+  async function send<T>(s: SendOptions<T>): Promise<{ statusCode: number; data: T }> {
+    const a = await exchange(s);
+    if (classifyStatus(a.statusCode) !== undefined) throw errorFor(a);
+    const checked = checkShape(s.shape, a.body);
+    if (!checked.ok) {
+      throw new BrowserbaseError(
+        'TRANSIENT',
+        `Browserbase answered ${a.statusCode} to ${a.request.method} ${a.request.path} with a malformed response: ${checked.problem}`,
+        { statusCode: a.statusCode, request: a.request },
+      );
+    }
+    return { statusCode: a.statusCode, data: checked.value };
   }
 
   return {
     send,
+    exchange,
     async close() {
       await pool.close();
     },

@@ -73,7 +73,8 @@ export interface ListSessionsParams {
 /**
  * How a close ended:
  * - `closed`: the API accepted the release (200);
- * - `already_gone`: 404, or a 4xx whose follow-up GET shows a terminal status;
+ * - `already_gone`: Browserbase's own 404 (its JSON error body), or a 4xx whose follow-up GET
+ *   shows a terminal status or Browserbase's 404;
  * - `verified`: released and confirmed terminal by polling GET (`verify: true`).
  */
 export type CloseOutcome = 'closed' | 'already_gone' | 'verified';
@@ -114,6 +115,13 @@ export interface BrowserbaseClient {
   createSession(params?: CreateSessionParams, opts?: RequestOptions): Promise<SessionWithConnect>;
   getDebugUrls(id: string, opts?: RequestOptions): Promise<SessionLiveUrls>;
   getRecording(id: string, opts?: RequestOptions): Promise<RecordingEvent[]>;
+  /**
+   * Checks once that the base URL answers like the Browserbase API for this key: `GET
+   * /v1/sessions/<random uuid>` must answer Browserbase's own 404. Throws `REJECTED` with one
+   * clear sentence when the key is refused or the answer is not the API's; throws `TRANSIENT` /
+   * `RATE_LIMITED` / `ABORTED` when no verdict was possible (retry later).
+   */
+  checkApi(opts?: RequestOptions): Promise<void>;
   /** Closes the keep-alive pool. */
   close(): Promise<void>;
 }

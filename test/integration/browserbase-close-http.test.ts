@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { caught, fakeSession, sendJson, useScriptedServers } from './browserbase-scripted-server.js';
+import { caught, fakeSession, notFoundBody, sendJson, useScriptedServers } from './browserbase-scripted-server.js';
 
 const KEY = 'bb_live_close-test-key';
 const { setup } = useScriptedServers(KEY);
@@ -21,7 +21,7 @@ describe('closeSession: the real API semantics', () => {
   });
 
   it('404 -> already_gone with status NOT_FOUND and no follow-up', async () => {
-    const { server, client } = await closeThenGet([404, { message: 'Session not found' }], [500, {}]);
+    const { server, client } = await closeThenGet([404, notFoundBody()], [500, {}]);
     expect(await client.closeSession('a')).toEqual({ id: 'a', status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 404 });
     expect(server.requests).toHaveLength(1);
   });
@@ -33,7 +33,7 @@ describe('closeSession: the real API semantics', () => {
   });
 
   it('400, then GET 404 -> already_gone', async () => {
-    const { client } = await closeThenGet([400, {}], [404, {}]);
+    const { client } = await closeThenGet([400, {}], [404, notFoundBody()]);
     expect(await client.closeSession('a')).toMatchObject({ status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 400 });
   });
 
@@ -85,7 +85,7 @@ describe('closeSession({ verify: true })', () => {
   });
 
   it('a session that vanishes while polling is verified as NOT_FOUND', async () => {
-    const { client } = await closeThenGet([200, fakeSession('a', 'RUNNING')], [404, {}]);
+    const { client } = await closeThenGet([200, fakeSession('a', 'RUNNING')], [404, notFoundBody()]);
     expect(await client.closeSession('a', { verify: true })).toMatchObject({ outcome: 'verified', status: 'NOT_FOUND' });
   });
 

@@ -70,6 +70,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Browserbase's own 404 body (the documented error shape): the only 404 that means "already gone". */
+export function notFoundBody(id = 'a'): Record<string, unknown> {
+  return { statusCode: 404, error: 'Not Found', message: `Session ${id} not found` };
+}
+
 /** A session object as the real API returns it, with a legacy field the client must tolerate. */
 export function fakeSession(id: string, status = 'RUNNING', extra: Record<string, unknown> = {}): Record<string, unknown> {
   const now = new Date().toISOString();
