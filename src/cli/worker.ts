@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { BrowserbaseError } from '../browserbase/index.js';
 import { startWorkerService } from '../worker/service.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .addOption(new Option('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker retries them").default('30000'))
     .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_SHUTDOWN_TIMEOUT_MS)));
   addConfigOptions(cmd, ['redisUrl', 'apiKey', 'baseUrl', 'projectId', 'prefix', 'rate', 'concurrency', 'plan', 'attempts', 'backoffMs', 'logLevel']);
-  cmd.addHelpText('after', '\nStops in two stages: the first SIGTERM/SIGINT stops fetching and finishes in-flight closes (unsent jobs go back to the queue); a second signal or the timeout forces exit.');
+  cmd.addHelpText('after', '\nAt start, checks once that --base-url answers like the Browserbase API for the key (exits 1 with one line when it does not).\nStops in two stages: the first SIGTERM/SIGINT stops fetching and finishes in-flight closes (unsent jobs go back to the queue); a second signal or the timeout forces exit.');
   cmd.action(
     action(async (opts: Record<string, unknown>) => {
       const config = loadConfig(opts, ['apiKey']);
@@ -33,6 +34,10 @@ export function register(program: Command): void {
         sweeps: opts.sweeps !== false,
         requestTimeoutMs,
         worker: { lockDurationMs, stalledIntervalMs: Math.max(500, Math.floor(lockDurationMs / 2)) },
+      }).catch((err: unknown) => {
+        // The start-up API check refused: one line, exit 1, nothing started.
+        if (err instanceof BrowserbaseError && err.code === 'REJECTED') throw new CliError(`worker not started: ${err.message}`, EXIT.FAILURE);
+        throw err;
       });
       return new Promise<number>((resolve) => {
         let signals = 0;

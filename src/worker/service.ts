@@ -1,4 +1,4 @@
-import { createBrowserbaseClient, DEFAULT_VERIFY_TIMEOUT_MS } from '../browserbase/index.js';
+import { BrowserbaseError, createBrowserbaseClient, DEFAULT_VERIFY_TIMEOUT_MS, isRetryableError, withRetries, type BrowserbaseClient } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
 import { createMetricsRecorder } from '../metrics/index.js';
 import { startIngressBridge } from '../producer/ingress-bridge.js';
@@ -7,6 +7,11 @@ import { startSweepProcessor } from '../sweep/processor.js';
 import type { Logger } from '../shared/logger.js';
 import { createRedis } from '../shared/redis.js';
 import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from './create-worker.js';
+
+/** Default of `apiCheckBudgetMs`: how long the start-up check retries answers that gave no verdict. */
+export const DEFAULT_API_CHECK_BUDGET_MS = 10_000;
+/** Longest wait for one start-up check answer (headers, then body), ms; `requestTimeoutMs` when shorter. */
+const API_CHECK_TIMEOUT_MS = 5_000;
 
 export interface WorkerServiceOptions {
   /** Needs `apiKey`. */
@@ -24,6 +29,18 @@ export interface WorkerServiceOptions {
    * Default 10 000.
    */
   requestTimeoutMs?: number;
+  /**
+   * Check once, before the worker starts, that the base URL answers like the Browserbase API for
+   * this key (`client.checkApi()`: one GET of a random session id must answer Browserbase's own
+   * 404). A refused key or an answer that is not the API's throws `REJECTED` with one clear
+   * sentence and nothing starts. Answers that give no verdict (5xx, 429, timeouts, refused
+   * connections) are retried with backoff and logged for up to `apiCheckBudgetMs`; then the
+   * worker starts anyway with a warning (its closes ride out an outage on their own, and only
+   * Browserbase's own 404 counts as "already gone"). Default true.
+   */
+  checkApi?: boolean;
+  /** How long the start-up check may retry answers that gave no verdict, in ms. Default 10 000. */
+  apiCheckBudgetMs?: number;
   /** Extra options for the close worker (tests and benchmarks). */
   worker?: Partial<Omit<CloseWorkerOptions, 'config' | 'client' | 'logger'>>;
 }
@@ -37,7 +54,17 @@ export interface WorkerService {
  * Everything `bb-reaper worker` runs in one process: the close worker (with metrics and the
  * results stream), the dead-letter processor, the ingress bridge and the recurring sweeps.
  */
-export async function startWorkerService({ config, logger, verify = false, ingress = true, sweeps = true, requestTimeoutMs = 10_000, worker: extra = {} }: WorkerServiceOptions): Promise<WorkerService> {
+export async function startWorkerService({
+  config,
+  logger,
+  verify = false,
+  ingress = true,
+  sweeps = true,
+  requestTimeoutMs = 10_000,
+  checkApi = true,
+  apiCheckBudgetMs = DEFAULT_API_CHECK_BUDGET_MS,
+  worker: extra = {},
+}: WorkerServiceOptions): Promise<WorkerService> {
   if (!config.apiKey) throw new Error('startWorkerService needs config.apiKey');
   const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
   const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
@@ -51,6 +78,16 @@ export async function startWorkerService({ config, logger, verify = false, ingre
     onResponse: (r) => metrics.apiResponse(r.status, r.durationMs),
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
+  if (checkApi) {
+    try {
+      await checkApiAtStart(client, logger, { budgetMs: apiCheckBudgetMs, timeoutMs: Math.min(API_CHECK_TIMEOUT_MS, requestTimeoutMs) });
+    } catch (err) {
+      await client.close();
+      await metrics.close().catch(() => {});
+      await connection.quit().catch(() => connection.disconnect());
+      throw err;
+    }
+  }
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
   const results = createResultsWriter({ redis: connection, prefix: config.prefix });
   const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
@@ -74,4 +111,31 @@ export async function startWorkerService({ config, logger, verify = false, ingre
       return closing;
     },
   };
+}
+
+/**
+ * Runs `client.checkApi()`, retrying answers that gave no verdict with backoff (each retry
+ * logged) until `budgetMs` has passed. Throws the check's `REJECTED` error; when the budget runs
+ * out without a verdict, logs a warning and returns (the worker then starts).
+ */
+async function checkApiAtStart(client: BrowserbaseClient, logger: Logger, { budgetMs, timeoutMs }: { budgetMs: number; timeoutMs: number }): Promise<void> {
+  const budget = AbortSignal.timeout(Math.max(1, budgetMs));
+  const started = Date.now();
+  try {
+    await withRetries(() => client.checkApi({ signal: budget, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs }), {
+      retries: Number.MAX_SAFE_INTEGER,
+      baseMs: 250,
+      maxMs: 2_000,
+      signal: budget,
+      onRetry: ({ attempt, delayMs, error }) => logger.warn({ code: error.code, httpStatus: error.statusCode, attempt, delayMs, err: error.message }, 'API check: no verdict yet; retrying'),
+    });
+    logger.info({ durationMs: Date.now() - started }, 'API check passed: the base URL answers like the Browserbase API');
+  } catch (err) {
+    const noVerdict = isRetryableError(err) || (err instanceof BrowserbaseError && err.code === 'ABORTED' && budget.aborted);
+    if (!noVerdict) throw err;
+    logger.warn(
+      { code: err.code, budgetMs, err: err.message },
+      'API check: no verdict within the budget (the API may be down); starting anyway, closes retry until it answers',
+    );
+  }
 }
