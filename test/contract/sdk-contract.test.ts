@@ -223,3 +223,27 @@ describe('429 headers as the official SDK sees them', () => {
     await sim.close();
   });
 });
+
+describe('the 404 rule as both clients see it', () => {
+  it("an unknown id's 404 has Browserbase's documented error body, which our client alone takes as NOT_FOUND", async () => {
+    const sim = track(await startSimulator({ apiKeys: [API_KEY] }), 'simulator');
+    const bb = new Browserbase({ apiKey: API_KEY, baseURL: sim.url, maxRetries: 0 });
+    const id = randomUUID();
+    const sdkErr = await bb.sessions.retrieve(id).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(sdkErr).toBeInstanceOf(Browserbase.APIError);
+    expect((sdkErr as InstanceType<typeof Browserbase.APIError>).error).toEqual({ statusCode: 404, error: 'Not Found', message: `Session ${id} not found` });
+    const ours = createBrowserbaseClient({ apiKey: API_KEY, baseUrl: sim.url });
+    const err = await ours.getSession(id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'NOT_FOUND', statusCode: 404, serverMessage: `Session ${id} not found` });
+    expect(await ours.closeSession(id)).toMatchObject({ outcome: 'already_gone', httpStatus: 404 });
+    await ours.checkApi();
+    await ours.close();
+    await sim.close();
+  });
+});

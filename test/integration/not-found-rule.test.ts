@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBrowserbaseClient, MAX_ERROR_BODY_BYTES, MAX_SERVER_MESSAGE_CHARS, type BrowserbaseClient } from '../../src/browserbase/index.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { track } from '../helpers/context.js';
+import { startPipeline } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/wait.js';
 import { caught, fakeSession, sendJson, useScriptedServers } from './browserbase-scripted-server.js';
 
@@ -219,5 +220,24 @@ describe('API answers are capped', () => {
     expect(err.message).toMatch(/answer too large$/);
     await waitFor('the server to see the connection close', () => seen.closed, 10_000, 10);
     expect(seen.finished).toBe(false);
+  });
+});
+
+describe('the 404 rule in the worker', () => {
+  it('a close job with a wrong projectId is dead-lettered REJECTED instead of completed as already gone', async () => {
+    const pipe = await startPipeline();
+    const [wrong, right] = pipe.sim.createSessions(2);
+    await pipe.producer.closeSessions([{ sessionId: wrong!, projectId: 'proj-typo' }, { sessionId: right!, projectId: 'sim-project' }]);
+    const worker = await pipe.startWorker();
+    await waitFor('one close and one dead letter', async () => {
+      const [done, dead] = await Promise.all([pipe.producer.queues.closeQueue.getJobCounts('completed'), pipe.producer.queues.deadLetterQueue.getJobCounts('failed')]);
+      return done.completed === 1 && dead.failed === 1;
+    }, 20_000);
+    const [letter] = await pipe.producer.queues.deadLetterQueue.getFailed();
+    expect(letter?.data).toMatchObject({ sessionId: wrong, projectId: 'proj-typo', errorCode: 'REJECTED', httpStatus: 404, attemptsMade: 1 });
+    expect(String(letter?.data.message)).toMatch(/is still RUNNING, but closing it with projectId "proj-typo" answered 404: the session is not in that project/);
+    expect(pipe.sim.getSession(wrong!)?.status).toBe('RUNNING');
+    await worker.close();
+    await pipe.close();
   });
 });
