@@ -1,6 +1,9 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { previewValue } from '../shared/printable.js';
+import { isLoopbackHost } from '../ui/auth.js';
 import type { SimulatorState } from './state.js';
-import { errorBody, HttpError } from './http-io.js';
+import { errorBody, HttpError, readJsonBody } from './http-io.js';
 import { faultsSchema, type Faults } from './faults.js';
 import { burstSchema, rateSchema } from './options.js';
 import { resetState } from './state.js';
@@ -59,6 +62,56 @@ export function updateFaults(state: SimulatorState, input: unknown): void {
 /** The fault and rate configuration in effect. */
 export function describeFaults(state: SimulatorState): Faults & { rate: number; burst: number } {
   return { ...state.faults, latencyMs: [...state.faults.latencyMs], rate: state.buckets.ratePerSecond, burst: state.buckets.size };
+}
+
+/**
+ * Why an admin request must be refused as coming from a web page (403), or undefined. The admin
+ * API needs no key, so a page the operator visits could otherwise reset or fault the simulator:
+ * browsers mark such requests with `Sec-Fetch-Site` or an `Origin` of the page. Scripts and the
+ * test harness send neither. With `loopbackOnly` (the simulator listens on loopback), only
+ * loopback `Host` names are answered, so a page cannot reach it by pointing its own name at
+ * 127.0.0.1 (DNS rebinding).
+ */
+export function adminCrossSiteReason(headers: IncomingHttpHeaders, { loopbackOnly }: { loopbackOnly: boolean }): string | undefined {
+  const host = headers.host;
+  if (loopbackOnly && !isLoopbackHost((host ?? '').replace(/:\d+$/, ''))) {
+    return `Host ${previewValue(host ?? '', 100)} is not a loopback name (the simulator listens on loopback)`;
+  }
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    return `Sec-Fetch-Site is ${previewValue(site, 40)}: the admin API refuses requests from other sites`;
+  }
+  const origin = headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = undefined;
+    }
+    if (originHost === undefined || originHost !== host) return `Origin ${previewValue(origin, 100)} is not this simulator`;
+  }
+  return undefined;
+}
+
+/** True for `application/json`, with or without parameters (`; charset=utf-8`). */
+function isJsonMediaType(contentType: string): boolean {
+  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * Reads an admin POST body: JSON only. A `Content-Type` other than `application/json`, or a body
+ * without one, is a 415 (an HTML form or a `no-cors` fetch cannot send `application/json`);
+ * an empty body needs no type (`curl -X POST .../_sim/reset`).
+ */
+export async function readAdminBody(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !isJsonMediaType(type)) {
+    throw new HttpError(415, `Expected \`Content-Type\` to be \`application/json\`, got ${previewValue(type, 100)}`);
+  }
+  const body = await readJsonBody(req);
+  if (body !== undefined && type === undefined) throw new HttpError(415, 'Expected `Content-Type` to be `application/json`, got none');
+  return body;
 }
 
 /** Answers an admin request (`/_sim/...`): not counted, not rate limited, no key needed. */

@@ -19,7 +19,10 @@ export interface SimulatorStats {
   closes: {
     /** Close POSTs (`POST /v1/sessions/{id}`) received, whatever their outcome (401, 429 and faults included). */
     calls: number;
-    /** Distinct session ids among those calls. */
+    /**
+     * Distinct session ids among the calls with a valid key (a keyless or wrong-key call is
+     * counted in `calls` only), at most {@link MAX_DISTINCT_CLOSE_IDS} of them.
+     */
     distinctSessions: number;
     /** Closes that answered 200 on an active (RUNNING/PENDING) session, re-releases included. */
     released: number;
@@ -42,6 +45,8 @@ export interface SimulatorStats {
 
 const WINDOW_MS = 1000;
 const PER_SECOND_KEPT = 3600;
+/** Most distinct closed ids `closes.distinctSessions` tracks (memory stays bounded, ~100 MB at most). */
+export const MAX_DISTINCT_CLOSE_IDS = 1_000_000;
 
 /**
  * Request counters kept in O(1) per request: the sliding-window maximum uses a ring of 1000
@@ -124,10 +129,13 @@ export class RequestStats {
     } else if (!faulted) this.aborted += 1;
   }
 
-  /** Counts a close POST for `sessionId`. */
-  recordCloseCall(sessionId: string): void {
+  /**
+   * Counts a close POST for `sessionId`; its id joins the distinct ids only when the call had a
+   * valid key (anyone can send keyless calls with made-up ids) and fewer than the cap are held.
+   */
+  recordCloseCall(sessionId: string, authenticated: boolean): void {
     this.closeCalls += 1;
-    this.closedIds.add(sessionId);
+    if (authenticated && this.closedIds.size < MAX_DISTINCT_CLOSE_IDS) this.closedIds.add(sessionId);
   }
 
   /** Zeroes every counter; requests in flight stay counted as in flight. */

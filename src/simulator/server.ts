@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Session } from '../browserbase/types.js';
-import { handleAdminRequest, seedSessions, updateFaults } from './admin-routes.js';
+import { isLoopbackHost } from '../ui/auth.js';
+import { adminCrossSiteReason, handleAdminRequest, readAdminBody, seedSessions, updateFaults } from './admin-routes.js';
 import { handleApiRequest } from './api-routes.js';
 import type { CallRecord } from './call-log.js';
 import { drawFault, drawLatencyMs, type Faults } from './faults.js';
@@ -63,8 +64,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       timers.add(t);
     });
 
+  const loopbackOnly = isLoopbackHost(options.host);
   const server = createServer({ noDelay: true }, (req, res) => {
-    dispatch(state, keys, delay, req, res).catch((err: unknown) => {
+    dispatch(state, keys, delay, loopbackOnly, req, res).catch((err: unknown) => {
       if (err instanceof HttpError) sendError(res, err.statusCode, err.message, err.headers);
       else sendError(res, 500, `simulator error: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -107,11 +109,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
-/** Routes a request: `/v1/...` (the API), `/_sim/...` (admin), anything else 404. */
+/** Routes a request: `/v1/...` (the API), `/_sim/...` (admin, never from a web page), anything else 404. */
 async function dispatch(
   state: SimulatorState,
   keys: Set<string>,
   delay: (ms: number) => Promise<void>,
+  loopbackOnly: boolean,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -122,7 +125,12 @@ async function dispatch(
   }
   const { path, segments, search } = splitUrl(rawUrl);
   if (segments[0] === '_sim') {
-    const body = method === 'POST' ? await readJsonBody(req) : undefined;
+    const refused = adminCrossSiteReason(req.headers, { loopbackOnly });
+    if (refused !== undefined) {
+      sendError(res, 403, `Refused: ${refused}`);
+      return;
+    }
+    const body = method === 'POST' ? await readAdminBody(req) : undefined;
     const answer = handleAdminRequest(state, method, path, segments, search, body);
     sendJson(res, answer.status, answer.body);
     return;
@@ -160,11 +168,12 @@ async function handleV1(
   } catch (err) {
     urlError = err as HttpError;
   }
-  const segs = url?.segments;
-  if (method === 'POST' && segs?.length === 3 && segs[1] === 'sessions' && segs[2] !== '') stats.recordCloseCall(segs[2] ?? '');
-
   const key = req.headers['x-bb-api-key'];
-  if (typeof key !== 'string' || !keys.has(key)) {
+  const authenticated = typeof key === 'string' && keys.has(key);
+  const segs = url?.segments;
+  if (method === 'POST' && segs?.length === 3 && segs[1] === 'sessions' && segs[2] !== '') stats.recordCloseCall(segs[2] ?? '', authenticated);
+
+  if (typeof key !== 'string' || !authenticated) {
     sendError(res, 401, key === undefined ? 'Missing X-BB-API-Key header' : 'Invalid X-BB-API-Key');
     return;
   }

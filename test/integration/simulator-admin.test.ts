@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startSimulator, SimulatorInputError, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.js';
 import { track } from '../helpers/context.js';
@@ -8,7 +9,8 @@ async function start(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
 
 /** An admin call: no key, JSON in and out. */
 async function admin(sim: SimulatorHandle, method: string, path: string, body?: unknown, raw?: string) {
-  const res = await fetch(sim.url + path, { method, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const payload = raw ?? (body === undefined ? undefined : JSON.stringify(body));
+  const res = await fetch(sim.url + path, { method, body: payload, ...(payload !== undefined ? { headers: { 'content-type': 'application/json' } } : {}) });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: res.status, body: (await res.json()) as any };
 }
@@ -143,5 +145,90 @@ describe('simulator: admin API', () => {
     for (const field of ['rate', 'burst', 'port', 'apiKeys.1', 'faults.errorRate', 'releaseDelayMs']) expect(message).toContain(`\`${field}\``);
     expect(message).not.toContain('very-secret-key');
     expect((err as SimulatorInputError).code).toBe('SIMULATOR_INVALID_INPUT');
+  });
+});
+
+/** One request with exactly these headers (fetch adds its own), body as given. */
+function raw(sim: { url: string }, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
+    const req = httpRequest(sim.url + path, { method, headers: h, agent: false }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('simulator: admin API and web pages', () => {
+  it('the admin API no longer accepts any content type: a form or text/plain POST gets 415 and changes nothing', async () => {
+    const sim = await start();
+    sim.createSessions(3);
+    const attempts: Array<[string, Record<string, string>, string]> = [
+      ['/_sim/reset', { 'content-type': 'application/x-www-form-urlencoded' }, ''],
+      ['/_sim/reset', { 'content-type': 'text/plain' }, '{}'],
+      ['/_sim/faults', { 'content-type': 'text/plain;charset=UTF-8' }, '{"errorRate":1}'],
+      ['/_sim/faults', { 'content-type': 'multipart/form-data; boundary=x' }, '--x--'],
+      ['/_sim/faults', {}, '{"errorRate":1}'],
+      ['/_sim/sessions', { 'content-type': 'application/jsonp' }, '{"count":5}'],
+    ];
+    for (const [path, headers, body] of attempts) {
+      const r = await raw(sim, 'POST', path, headers, body);
+      expect(r.status, `${path} ${JSON.stringify(headers)}`).toBe(415);
+      expect(JSON.parse(r.body)).toMatchObject({ statusCode: 415, message: expect.stringContaining('application/json') });
+    }
+    expect(sim.stats().sessions.RUNNING).toBe(3);
+    expect((await admin(sim, 'GET', '/_sim/faults')).body.errorRate).toBe(0);
+    // JSON (with a charset) goes through, and so does an empty POST without a type (curl -X POST).
+    expect((await raw(sim, 'POST', '/_sim/faults', { 'content-type': 'Application/JSON; charset=utf-8' }, '{"errorRate":0.5}')).status).toBe(200);
+    expect((await admin(sim, 'GET', '/_sim/faults')).body.errorRate).toBe(0.5);
+    expect((await raw(sim, 'POST', '/_sim/reset', {})).status).toBe(200);
+    expect(sim.stats().sessions.RUNNING).toBe(0);
+    await sim.close();
+  });
+
+  it('a web page can no longer reset or fault the simulator: cross-site Origin, Sec-Fetch-Site and foreign Host names get 403', async () => {
+    const sim = await start();
+    sim.createSessions(2);
+    const port = new URL(sim.url).port;
+    const json = { 'content-type': 'application/json' };
+    const attempts: Array<[string, string, Record<string, string>]> = [
+      ['POST', '/_sim/reset', { origin: 'https://evil.example' }],
+      ['POST', '/_sim/reset', { origin: 'null' }],
+      ['POST', '/_sim/reset', { origin: `http://localhost:${port}` }],
+      ['POST', '/_sim/reset', { 'sec-fetch-site': 'cross-site' }],
+      ['POST', '/_sim/reset', { 'sec-fetch-site': 'same-site' }],
+      ['POST', '/_sim/faults', { ...json, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+      // DNS rebinding: the page's own name, pointed at 127.0.0.1; Origin and Host agree.
+      ['POST', '/_sim/reset', { host: `attacker.example:${port}`, origin: `http://attacker.example:${port}`, 'sec-fetch-site': 'same-origin' }],
+      ['GET', '/_sim/calls', { host: `attacker.example:${port}` }],
+      ['GET', '/_sim/stats', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    ];
+    for (const [method, path, headers] of attempts) {
+      const r = await raw(sim, method, path, headers, method === 'POST' && headers['content-type'] ? '{"errorRate":1}' : undefined);
+      expect(r.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(403);
+      expect(JSON.parse(r.body)).toMatchObject({ statusCode: 403, message: expect.stringContaining('Refused') });
+    }
+    expect(sim.stats().sessions.RUNNING).toBe(2);
+    expect((await admin(sim, 'GET', '/_sim/faults')).body.errorRate).toBe(0);
+    // The simulator's own origin, a typed URL (Sec-Fetch-Site none) and scripts are answered.
+    expect((await raw(sim, 'GET', '/_sim/stats', { 'sec-fetch-site': 'none' })).status).toBe(200);
+    expect((await raw(sim, 'GET', '/_sim/stats', { host: `localhost:${port}` })).status).toBe(200);
+    expect((await raw(sim, 'POST', '/_sim/faults', { ...json, origin: sim.url, 'sec-fetch-site': 'same-origin' }, '{"errorRate":0}')).status).toBe(200);
+    expect((await raw(sim, 'POST', '/_sim/reset', {})).status).toBe(200);
+    expect(sim.stats().sessions.RUNNING).toBe(0);
+    await sim.close();
+  });
+
+  it('answers any Host name when it listens beyond loopback (compose reaches it as `simulator`), still refusing other sites', async () => {
+    const sim = await start({ host: '0.0.0.0' });
+    const port = sim.port;
+    const local = { url: `http://127.0.0.1:${port}` };
+    expect((await raw(local, 'GET', '/_sim/stats', { host: `simulator:${port}` })).status).toBe(200);
+    expect((await raw(local, 'POST', '/_sim/reset', { host: `simulator:${port}`, origin: 'https://evil.example' })).status).toBe(403);
+    await sim.close();
   });
 });

@@ -263,3 +263,25 @@ describe('simulator: list, create, debug, recording', () => {
     await sim.close();
   });
 });
+
+describe('simulator: keyless calls', () => {
+  it('keyless close calls are no longer recorded in an unbounded set: they count in `calls`, never in `distinctSessions`', async () => {
+    const sim = await start({ apiKeys: ['good-key'] });
+    const n = 500;
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          call(sim, 'POST', `/v1/sessions/made-up-${i + j}-${'x'.repeat(200)}`, { key: (i + j) % 2 === 0 ? null : 'wrong-key', body: { status: 'REQUEST_RELEASE' } }),
+        ),
+      );
+    }
+    expect(sim.stats().closes).toMatchObject({ calls: n, distinctSessions: 0 });
+    expect(sim.stats().requests.byStatus).toEqual({ '401': n });
+    // Calls with the key still count their distinct ids.
+    const [id] = sim.createSessions(1);
+    await call(sim, 'POST', `/v1/sessions/${id}`, { key: 'good-key', body: { status: 'REQUEST_RELEASE' } });
+    await call(sim, 'POST', `/v1/sessions/${id}`, { key: 'good-key', body: { status: 'REQUEST_RELEASE' } });
+    expect(sim.stats().closes).toMatchObject({ calls: n + 2, distinctSessions: 1 });
+    await sim.close();
+  });
+});

@@ -84,7 +84,7 @@ describe('simulator: rate limit', () => {
     const unlimited = await Promise.all(Array.from({ length: 20 }, () => get('k1')));
     expect(unlimited.every((r) => r.statusCode === 200 && r.headers['x-ratelimit-limit'] === undefined)).toBe(true);
 
-    const res = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ rate: 0.5, burst: 2 }) });
+    const res = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rate: 0.5, burst: 2 }) });
     expect(await res.json()).toMatchObject({ rate: 0.5, burst: 2 });
     expect((await get('k2')).statusCode).toBe(200);
     expect((await get('k2')).statusCode).toBe(200);
