@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { createBrowserbaseClient } from '../../src/browserbase/index.js';
 import { createMetricsRecorder } from '../../src/metrics/index.js';
 import { createRedis } from '../../src/shared/redis.js';
-import { testRedisUrl, track, trackRedis } from '../helpers/context.js';
-import { startPipeline, waitFor } from '../helpers/pipeline.js';
+import { resolveConfig } from '../../src/config/index.js';
+import { createUiServer } from '../../src/ui/index.js';
+import { testRedisUrl, track, trackRedis, uniquePrefix } from '../helpers/context.js';
+import { startPipeline, testLogger, waitFor } from '../helpers/pipeline.js';
 import { parsePrometheusText, sampleValue, type Family } from '../helpers/prometheus-text.js';
-import { send, startUi } from '../helpers/ui-fixture.js';
+import { send, startUi, UI_PASSWORD, UI_USER } from '../helpers/ui-fixture.js';
 
 const KEY = 'bb_live_metrics-key-7f3c9a1e5d';
 const WRONG_KEY = 'bb_live_wrong-key-0b8e2d4f6a';
@@ -128,5 +130,22 @@ describe('/metrics', () => {
     await pipe.producer.close();
     await pipe.client.close();
     await pipe.sim.close();
+  });
+
+  it('scrapes with the read-only metrics token the same families the admin password sees', async () => {
+    const token = 'prom-read-only-token-9b2e';
+    const config = resolveConfig({
+      env: { REDIS_URL: testRedisUrl(), BB_REAPER_PREFIX: uniquePrefix('metrics-token'), BB_REAPER_UI_PORT: '0', BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: UI_PASSWORD, BB_REAPER_METRICS_TOKEN: token },
+    });
+    const server = track(createUiServer({ config, logger: testLogger() }), 'ui server');
+    const url = await server.listen();
+    const byToken = await send(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    const byPassword = await send(`${url}/metrics`, { headers: { authorization: `Bearer ${UI_PASSWORD}` } });
+    expect(byToken.status).toBe(200);
+    expect(byToken.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect([...parsePrometheusText(byToken.body).keys()].sort()).toEqual([...parsePrometheusText(byPassword.body).keys()].sort());
+    expect(sampleValue(parsePrometheusText(byToken.body), 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(0);
+    expect((await send(`${url}/api/stats`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+    await server.close();
   });
 });
