@@ -30,7 +30,12 @@ export const MAX_FIELD_LENGTH = 256;
 
 const KNOWN_FIELDS = new Set(['sessionId', 'projectId', 'requestId']);
 
-function checkOptionalField(name: string, v: unknown): string | undefined {
+/**
+ * The rule for an optional text field (`projectId`, `requestId`, a job's `source`): absent, or a
+ * non-empty string of at most {@link MAX_FIELD_LENGTH} characters without control characters.
+ * Returns what is wrong, or undefined. Shared by the producer and the worker's job-data check.
+ */
+export function checkOptionalField(name: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_FIELD_LENGTH || /\p{Cc}/u.test(v)) {
     return `\`${name}\` must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters without control characters`;

@@ -4,6 +4,24 @@
  * No job ever carries an API key.
  */
 
+/**
+ * Limits of close job data. The worker checks every field it reads against them before any
+ * work: a job outside them is dead-lettered at once as `INVALID_JOB`, naming the field (see the
+ * README's "Adding close jobs directly with a BullMQ client").
+ */
+export const CLOSE_JOB_LIMITS = {
+  /** Most attempt records a job's `history` may hold; the worker keeps the newest this many. */
+  MAX_HISTORY: 1_000,
+  /** Longest attempt `message`, characters; the worker cuts longer API answers to this, with a note. */
+  MAX_MESSAGE_LENGTH: 1_000,
+  /** Longest attempt `code`, characters. */
+  MAX_CODE_LENGTH: 64,
+  /** Largest attempt number and `redriveCount`. */
+  MAX_COUNT: 1_000_000,
+  /** How far ahead of the worker's clock `enqueuedAt` and an attempt's `at` may be (clock skew), ms: one day. */
+  MAX_CLOCK_AHEAD_MS: 86_400_000,
+} as const;
+
 /** Data of a close job (queue `close`, job name `close-session`, job id `closeJobId(sessionId)`). */
 export interface CloseJobData {
   /** The Browserbase session id to release. */

@@ -2,8 +2,9 @@ import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq
 import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../browserbase/index.js';
 import type { AttemptRecord, CloseJobData, CloseJobResult } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
+import { previewValue } from '../shared/printable.js';
 import { backoffDelayMs, rateLimitPauseMs } from './backoff.js';
-import { attemptsThisLife, parseCloseJobData, withAttempt } from './job-data.js';
+import { attemptsThisLife, cutText, parseCloseJobData, withAttempt } from './job-data.js';
 import { LimiterStoppedError, type GlobalLimiter } from './limiter.js';
 import type { WorkerEvents } from './events.js';
 import type { MetricsSink, ResultsSink } from './sinks.js';
@@ -71,7 +72,14 @@ class PausedSignal extends Error {
 export function createCloseProcessor(deps: CloseProcessorDeps) {
   const { client, limiter, logger, events, metrics, results } = deps;
   return async function processClose(job: Job<CloseJobData>, token?: string, signal?: AbortSignal): Promise<CloseJobResult> {
-    const data = parseCloseJobData(job.data);
+    let data: CloseJobData;
+    try {
+      data = parseCloseJobData(job.data);
+    } catch (err) {
+      // Dead-lettered at once by BullMQ (an UnrecoverableError): never retried, never sent.
+      logger.warn({ jobId: job.id, code: 'INVALID_JOB', err: (err as Error).message }, 'invalid close job data; dead-lettering it');
+      throw err;
+    }
     const attempt = attemptsThisLife(data) + 1;
     const log = logger.child({ jobId: job.id, sessionId: data.sessionId, attempt });
     const started = Date.now();
@@ -146,7 +154,8 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       at: Date.now(),
       code: err instanceof BrowserbaseError ? err.code : 'TRANSIENT',
       ...(err instanceof BrowserbaseError && err.statusCode !== undefined ? { httpStatus: err.statusCode } : {}),
-      message: err instanceof BrowserbaseError ? (err.serverMessage ?? err.message) : err instanceof Error ? err.message : String(err),
+      // Cut: whatever an API (or a proxy before it) answered, the history and the letter stay small.
+      message: cutText(err instanceof BrowserbaseError ? (err.serverMessage ?? err.message) : err instanceof Error ? err.message : typeof err === 'string' ? err : previewValue(err, 200)),
     };
     const retryable = !(err instanceof BrowserbaseError) || err.code === 'TRANSIENT';
     const fields = { code: record.code, httpStatus: record.httpStatus, durationMs, err: record.message };

@@ -1,50 +1,101 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CloseJobData, DeadLetterData } from '../shared/jobs.js';
+import { CLOSE_JOB_LIMITS, type AttemptRecord, type CloseJobData, type DeadLetterData } from '../shared/jobs.js';
 import { CLOSE_JOB_NAME, CLOSE_QUEUE, DEAD_LETTER_JOB_NAME, DEAD_LETTER_QUEUE } from '../shared/names.js';
 import type { Queues } from '../shared/queues.js';
 import type { Logger } from '../shared/logger.js';
+import { formatEpochMs, previewValue, printable } from '../shared/printable.js';
+import { cutText, isIntegerIn } from './job-data.js';
 
 type DlqQueues = Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
 
-/** Builds a dead letter from a close job that failed for good. */
+const { MAX_HISTORY, MAX_CODE_LENGTH, MAX_COUNT } = CLOSE_JOB_LIMITS;
+
+type Loose = Record<string, unknown>;
+const asObject = (v: unknown): Loose => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : {});
+
+/** A letter's text field: a string is kept (cut when huge); another value is described, never copied. */
+const letterText = (v: unknown): string => (typeof v === 'string' ? cutText(v) : `(not a string: ${previewValue(v)})`);
+
+/** One history record as a letter keeps it: the record's own fields, bounded and of their types. */
+function letterRecord(r: unknown): AttemptRecord {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return { attempt: 0, at: 0, code: 'UNKNOWN', message: `(not an attempt record: ${previewValue(r)})` };
+  const a = r as Loose;
+  return {
+    attempt: typeof a.attempt === 'number' ? a.attempt : 0,
+    at: typeof a.at === 'number' ? a.at : 0,
+    code: typeof a.code === 'string' ? cutText(a.code, MAX_CODE_LENGTH) : 'UNKNOWN',
+    ...(typeof a.httpStatus === 'number' ? { httpStatus: a.httpStatus } : {}),
+    ...(a.message !== undefined ? { message: letterText(a.message) } : {}),
+  };
+}
+
+/**
+ * Builds a dead letter from a close job that failed for good. Total and bounded whatever the job
+ * holds (an invalid job is dead-lettered too): at most the newest `MAX_HISTORY` records are
+ * copied, every text is cut, and an invalid job's letter names why it is invalid.
+ */
 export function buildDeadLetter(job: Job<CloseJobData>, now = Date.now()): DeadLetterData {
-  const data = (job.data ?? {}) as Partial<CloseJobData>;
-  const history = Array.isArray(data.history) ? data.history : [];
-  const last = history[history.length - 1];
+  const data = asObject(job.data);
+  const all: unknown[] = Array.isArray(data.history) ? data.history : [];
+  const history = all.slice(-MAX_HISTORY).map(letterRecord);
+  const offset = data.attemptsOffset;
+  const attemptsMade = offset === undefined ? all.length : isIntegerIn(offset, 0, all.length) ? all.length - offset : 0;
+  const reasonCode = codeOf(job.failedReason);
+  // An invalid job fails before any attempt: its reason says why, not the last record of its history.
+  const last = reasonCode === 'INVALID_JOB' ? undefined : history[history.length - 1];
   return {
     sourceQueue: CLOSE_QUEUE,
     sourceJobId: String(job.id),
-    sessionId: typeof data.sessionId === 'string' ? data.sessionId : String(data.sessionId),
-    ...(data.projectId !== undefined ? { projectId: data.projectId } : {}),
-    ...(data.requestId !== undefined ? { requestId: data.requestId } : {}),
+    sessionId: letterText(data.sessionId),
+    ...(typeof data.projectId === 'string' ? { projectId: cutText(data.projectId) } : {}),
+    ...(typeof data.requestId === 'string' ? { requestId: cutText(data.requestId) } : {}),
     enqueuedAt: typeof data.enqueuedAt === 'number' ? data.enqueuedAt : job.timestamp,
     deadLetteredAt: now,
-    attemptsMade: history.length - (data.attemptsOffset ?? 0),
-    errorCode: last?.code ?? codeOf(job.failedReason),
+    attemptsMade,
+    errorCode: last?.code ?? reasonCode,
     ...(last?.httpStatus !== undefined ? { httpStatus: last.httpStatus } : {}),
-    message: last?.message ?? stripCode(job.failedReason) ?? 'unknown failure',
+    message: last?.message ?? cutText(stripCode(job.failedReason) ?? 'unknown failure'),
     history,
-    ...(data.redriveCount !== undefined ? { redriveCount: data.redriveCount } : {}),
+    ...(isIntegerIn(data.redriveCount, 0, MAX_COUNT) ? { redriveCount: data.redriveCount } : {}),
   };
 }
 
 function stripCode(reason: string | undefined): string | undefined {
-  return reason?.replace(/^[A-Z_]{3,}: /, '');
+  return typeof reason === 'string' ? reason.replace(/^[A-Z_]{3,}: /, '') : undefined;
 }
 
 function codeOf(reason: string | undefined): string {
-  if (!reason) return 'UNKNOWN';
+  if (typeof reason !== 'string' || !reason) return 'UNKNOWN';
   if (/stalled/i.test(reason)) return 'STALLED';
   const m = /^([A-Z_]{3,})\b/.exec(reason);
   return m?.[1] ?? 'UNKNOWN';
 }
 
-/** One readable line: what Bull Board shows as the failure reason of a dead letter. */
-export function describeDeadLetter(d: DeadLetterData): string {
-  const http = d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : '';
-  const attempts = `${d.attemptsMade} attempt${d.attemptsMade === 1 ? '' : 's'}`;
-  return `${d.errorCode}${http}: ${d.message} — session ${d.sessionId}, ${attempts}, enqueued ${new Date(d.enqueuedAt).toISOString()}, dead-lettered ${new Date(d.deadLetteredAt).toISOString()}`;
+/** A value from a letter for one line of text: a string cut and made printable, anything else previewed. */
+const shownText = (v: unknown): string => (typeof v === 'string' ? printable(cutText(v)) : previewValue(v));
+const shownNumber = (v: unknown): string => (typeof v === 'number' ? String(v) : v === undefined ? '?' : previewValue(v));
+
+/**
+ * One readable line: what Bull Board shows as the failure reason of a dead letter. Total: a
+ * letter added by anyone, with any data, gets a bounded line (a bad time reads `(not a time: …)`).
+ */
+export function describeDeadLetter(letter: DeadLetterData): string {
+  const d = asObject(letter);
+  const http = d.httpStatus !== undefined ? ` (HTTP ${shownNumber(d.httpStatus)})` : '';
+  const attempts = `${shownNumber(d.attemptsMade)} attempt${d.attemptsMade === 1 ? '' : 's'}`;
+  const code = d.errorCode === undefined ? 'UNKNOWN' : shownText(d.errorCode);
+  const message = d.message === undefined ? 'unknown failure' : shownText(d.message);
+  const session = d.sessionId === undefined ? '(no session id)' : shownText(d.sessionId);
+  return `${code}${http}: ${message} — session ${session}, ${attempts}, enqueued ${formatEpochMs(d.enqueuedAt)}, dead-lettered ${formatEpochMs(d.deadLetteredAt)}`;
+}
+
+/** One job-log line per attempt of a letter: `attempt 2 at <ISO time>: TRANSIENT HTTP 503 — <message>`. */
+function describeAttemptLine(record: unknown): string {
+  const a = asObject(record);
+  const http = a.httpStatus !== undefined ? ` HTTP ${shownNumber(a.httpStatus)}` : '';
+  const message = a.message !== undefined && a.message !== '' ? ` — ${shownText(a.message)}` : '';
+  return `attempt ${shownNumber(a.attempt)} at ${formatEpochMs(a.at)}: ${shownText(a.code)}${http}${message}`;
 }
 
 /**
@@ -69,8 +120,9 @@ export async function moveToDeadLetter(queues: DlqQueues, job: Job<CloseJobData>
 }
 
 /** True when two letters describe the same failure (a move repeated after a crash). */
-function sameFailure(a: DeadLetterData | undefined, b: DeadLetterData): boolean {
-  return a !== undefined && a.enqueuedAt === b.enqueuedAt && (a.history?.length ?? 0) === b.history.length && a.errorCode === b.errorCode;
+function sameFailure(existing: DeadLetterData | undefined, b: DeadLetterData): boolean {
+  const a = asObject(existing);
+  return a.enqueuedAt === b.enqueuedAt && (Array.isArray(a.history) ? a.history.length : 0) === b.history.length && a.errorCode === b.errorCode;
 }
 
 /** Backstop: moves every close job still in the failed state to the DLQ. Returns the letters moved. */
@@ -115,19 +167,21 @@ export async function listDeadLetters(queues: DlqQueues, { start = 0, end = 99 }
 }
 
 /** Puts one dead letter's close back on the close queue with fresh attempts (history kept). */
-async function requeueClose(queues: DlqQueues, d: DeadLetterData): Promise<void> {
-  const history = Array.isArray(d.history) ? d.history : [];
+async function requeueClose(queues: DlqQueues, letter: DeadLetterData): Promise<void> {
+  // A letter may have been added by anyone: what is copied is bounded, and the worker checks it.
+  const d = asObject(letter) as Partial<DeadLetterData>;
+  const history = Array.isArray(d.history) ? d.history.slice(-MAX_HISTORY) : [];
   const data: CloseJobData = {
-    sessionId: d.sessionId,
-    enqueuedAt: d.enqueuedAt,
+    sessionId: d.sessionId as string,
+    enqueuedAt: d.enqueuedAt as number,
     source: 'redrive',
     history,
     attemptsOffset: history.length,
-    redriveCount: (d.redriveCount ?? 0) + 1,
+    redriveCount: (isIntegerIn(d.redriveCount, 0, MAX_COUNT) ? d.redriveCount : 0) + 1,
     ...(d.projectId !== undefined ? { projectId: d.projectId } : {}),
     ...(d.requestId !== undefined ? { requestId: d.requestId } : {}),
   };
-  await queues.closeQueue.add(CLOSE_JOB_NAME, data, { jobId: d.sourceJobId });
+  await queues.closeQueue.add(CLOSE_JOB_NAME, data, typeof d.sourceJobId === 'string' ? { jobId: d.sourceJobId } : {});
 }
 
 /**
@@ -202,12 +256,12 @@ export function startDeadLetterProcessor({ connection, prefix, logger, queues }:
   const worker = new Worker<DeadLetterData>(
     DEAD_LETTER_QUEUE,
     async (job) => {
-      const d = job.data;
+      const d = asObject(job.data) as unknown as DeadLetterData;
       if (d.parkedAt === undefined) {
-        const history = Array.isArray(d.history) ? d.history : [];
-        for (const a of history) {
-          await job.log(`attempt ${a.attempt} at ${new Date(a.at).toISOString()}: ${a.code}${a.httpStatus !== undefined ? ` HTTP ${a.httpStatus}` : ''}${a.message ? ` — ${a.message}` : ''}`);
-        }
+        const history: unknown[] = Array.isArray(d.history) ? d.history : [];
+        const shown = history.slice(-MAX_HISTORY);
+        if (shown.length < history.length) await job.log(`${history.length - shown.length} earlier attempts not shown`);
+        for (const a of shown) await job.log(describeAttemptLine(a));
         await job.updateData({ ...d, parkedAt: Date.now() });
         throw new UnrecoverableError(describeDeadLetter(d));
       }

@@ -1,10 +1,11 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../../src/browserbase/index.js';
-import type { CloseJobData } from '../../src/shared/jobs.js';
+import { CLOSE_JOB_LIMITS, type CloseJobData } from '../../src/shared/jobs.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createCloseProcessor, LockLostError } from '../../src/worker/close-processor.js';
 import { WorkerEvents } from '../../src/worker/events.js';
+import { InvalidJobError } from '../../src/worker/job-data.js';
 import type { GlobalLimiter } from '../../src/worker/limiter.js';
 import type { LimiterState } from '../../src/worker/limiter-state.js';
 
@@ -108,6 +109,30 @@ describe('close processor decisions', () => {
     expect(calls).toEqual([]);
     const held = setup({ id: 's1', status: 'RUNNING', outcome: 'closed', httpStatus: 200 }, {}, { lockStillHeld: async () => true });
     await expect(held.run()).resolves.toMatchObject({ outcome: 'closed' });
+  });
+
+  it('a raw job with `attemptsOffset: 1e9` no longer retries for ever: it fails at once as INVALID_JOB, never sent', async () => {
+    const history = [{ attempt: 1, at: 1, code: 'TRANSIENT' }];
+    const { run, calls, job } = setup(err('TRANSIENT', 503), { history, attemptsOffset: 1e9 });
+    const e = await run().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InvalidJobError);
+    expect(e).toBeInstanceOf(UnrecoverableError); // BullMQ fails it without a retry
+    expect((e as Error).message).toMatch(/^INVALID_JOB: `attemptsOffset` must be an integer from 0 to the length of `history` \(1\), got 1000000000$/);
+    expect(calls).toEqual([]);
+    expect(job.data.history).toEqual(history);
+  });
+
+  it('a 1 MB server message no longer grows the history: the attempt keeps 1,000 characters and says it was cut', async () => {
+    const huge = new BrowserbaseError('TRANSIENT', 'boom', { statusCode: 503, serverMessage: 'x'.repeat(1_000_000) });
+    const { run, job } = setup(huge);
+    await expect(run()).rejects.toBeInstanceOf(DelayedError);
+    const message = job.data.history![0]!.message!;
+    expect(message.length).toBeLessThanOrEqual(CLOSE_JOB_LIMITS.MAX_MESSAGE_LENGTH);
+    expect(message).toMatch(/… \(cut: 1000000 characters\)$/);
+    // What the worker writes, it reads back: the next attempt is not an invalid job.
+    const again = setup(huge, job.data);
+    await expect(again.run()).rejects.toBeInstanceOf(DelayedError);
+    expect(again.job.data.history).toHaveLength(2);
   });
 
   it('a cancelled request (shutdown) goes back to the queue at once, no attempt used', async () => {
