@@ -52,14 +52,27 @@ export function maskValue(name: SettingName, value: unknown): string {
   return `\`${s}\``;
 }
 
+/**
+ * The URL with its password replaced by `***`. When the password holds a `/`, `?`, `#` or `@`
+ * (`redis://:pa/ss@host`), the string does not parse as a URL, or parses with an `@` left after
+ * the host: then everything between `//` (or the scheme's `:`) and the last `@` is masked, which
+ * may hide more than the password, never less.
+ */
 export function maskUrlPassword(s: string): string {
+  const at = s.lastIndexOf('@');
+  if (at < 0) return s;
   try {
     const u = new URL(s);
-    if (u.password) u.password = '***';
-    return u.toString();
+    if (u.host !== '' && !`${u.pathname}${u.search}${u.hash}`.includes('@')) {
+      if (u.password) u.password = '***';
+      return u.toString();
+    }
   } catch {
-    return s.replace(/\/\/([^@/]*)@/, '//***@');
+    // not a URL: masked below
   }
+  const slashes = s.indexOf('//');
+  const from = slashes >= 0 && slashes < at ? slashes + 2 : s.indexOf(':') + 1;
+  return `${s.slice(0, from)}***${s.slice(at)}`;
 }
 
 /**

@@ -21,4 +21,14 @@ describe('bad configuration at start-up', () => {
     expect(r.stderr).not.toMatch(/hunter2|pa55-secret/);
     expect(r.stdout).toBe('');
   });
+
+  it('a Redis password containing `/` is no longer shown in clear in a config error', async () => {
+    const urls = ['redis://:pa/ss@127.0.0.1:1', 'redis://:pa/ss@host', 'redis://ops:s3cr3t/x?y#z@host:6379/0'];
+    const results = await Promise.all(urls.map((url) => runCli(['dlq', 'list'], { env: { REDIS_URL: url } })));
+    results.forEach((r, i) => {
+      expect({ url: urls[i], code: r.code }).toEqual({ url: urls[i], code: 2 });
+      expect(r.stderr).toMatch(/REDIS_URL \(redisUrl\): .*got `redis:\/\/\*\*\*@/);
+      expect(r.stderr).not.toMatch(/pa\/ss|s3cr3t|\/x\?y/);
+    });
+  });
 });
