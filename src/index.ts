@@ -28,6 +28,7 @@ export {
 export { createLogger, type Logger } from './shared/logger.js';
 export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, keys } from './shared/names.js';
 export type { CloseJobData, CloseJobResult, DeadLetterData, AttemptRecord } from './shared/jobs.js';
+export { CLOSE_JOB_LIMITS } from './shared/jobs.js';
 export { createQueues, getQueueStats, type Queues, type QueueStats } from './shared/queues.js';
 export { createRedis } from './shared/redis.js';
 export {

@@ -14,6 +14,11 @@ export const CLOSE_JOB_LIMITS = {
   MAX_HISTORY: 1_000,
   /** Longest attempt `message`, characters; the worker cuts longer API answers to this, with a note. */
   MAX_MESSAGE_LENGTH: 1_000,
+  /**
+   * Longest attempt `message` a job may arrive with, characters: a longer one (from a worker that
+   * did not cut yet) is cut to `MAX_MESSAGE_LENGTH` when read, not refused; beyond this it is refused.
+   */
+  MAX_STORED_MESSAGE_LENGTH: 1_000_000,
   /** Longest attempt `code`, characters. */
   MAX_CODE_LENGTH: 64,
   /** Largest attempt number and `redriveCount`. */

@@ -4,7 +4,7 @@ import { checkOptionalField } from '../producer/close-request.js';
 import { CLOSE_JOB_LIMITS, type AttemptRecord, type CloseJobData } from '../shared/jobs.js';
 import { previewValue } from '../shared/printable.js';
 
-const { MAX_HISTORY, MAX_MESSAGE_LENGTH, MAX_CODE_LENGTH, MAX_COUNT, MAX_CLOCK_AHEAD_MS } = CLOSE_JOB_LIMITS;
+const { MAX_HISTORY, MAX_MESSAGE_LENGTH, MAX_STORED_MESSAGE_LENGTH, MAX_CODE_LENGTH, MAX_COUNT, MAX_CLOCK_AHEAD_MS } = CLOSE_JOB_LIMITS;
 
 /**
  * Close jobs may come from other languages' BullMQ clients, so their data is checked before use.
@@ -57,8 +57,9 @@ function recordProblem(r: unknown, i: number, now: number): string | undefined {
     return `\`${name}.code\` must be a non-empty string of at most ${MAX_CODE_LENGTH} characters without control characters, ${got(a.code)}`;
   }
   if (a.httpStatus !== undefined && !isIntegerIn(a.httpStatus, 100, 999)) return `\`${name}.httpStatus\` must be an integer from 100 to 999, ${got(a.httpStatus)}`;
-  if (a.message !== undefined && (typeof a.message !== 'string' || a.message.length > MAX_MESSAGE_LENGTH)) {
-    return `\`${name}.message\` must be a string of at most ${MAX_MESSAGE_LENGTH} characters, ${got(a.message)}`;
+  // A longer message (written by a worker older than the cut) is cut on read, not refused.
+  if (a.message !== undefined && (typeof a.message !== 'string' || a.message.length > MAX_STORED_MESSAGE_LENGTH)) {
+    return `\`${name}.message\` must be a string of at most ${MAX_STORED_MESSAGE_LENGTH} characters, ${got(a.message)}`;
   }
   return undefined;
 }
@@ -105,10 +106,11 @@ export function parseCloseJobData(raw: unknown, now = Date.now()): CloseJobData 
   const d = raw as Record<string, unknown>;
   const problem = dataProblem(d, now);
   if (problem !== undefined) throw new InvalidJobError(problem);
-  return {
-    ...(d as unknown as CloseJobData),
-    enqueuedAt: d.enqueuedAt === undefined ? now : (d.enqueuedAt as number),
-  };
+  const data = { ...(d as unknown as CloseJobData), enqueuedAt: d.enqueuedAt === undefined ? now : (d.enqueuedAt as number) };
+  if (data.history?.some((r) => r.message !== undefined && r.message.length > MAX_MESSAGE_LENGTH)) {
+    data.history = data.history.map((r) => (r.message === undefined ? r : { ...r, message: cutText(r.message) }));
+  }
+  return data;
 }
 
 /** Attempts made since the job was (re-)enqueued. */

@@ -55,7 +55,7 @@ describe('parseCloseJobData', () => {
     ['a missing code', { ...valid, history: [{ attempt: 1, at: NOW }] }, /`history\[0\]\.code` must be a non-empty string .*got undefined/],
     ['a 65-character code', { ...valid, history: [record(1, { code: 'X'.repeat(65) })] }, /`history\[0\]\.code`.*at most 64/],
     ['httpStatus as a string', { ...valid, history: [record(1, { httpStatus: '503' as unknown as number })] }, /`history\[0\]\.httpStatus` must be an integer from 100 to 999, got "503"/],
-    ['a 1,001-character message', { ...valid, history: [record(1, { message: 'm'.repeat(1001) })] }, /`history\[0\]\.message` must be a string of at most 1000 characters, got "m+…" \(1001 characters\)/],
+    ['a 1,000,001-character message', { ...valid, history: [record(1, { message: 'm'.repeat(1_000_001) })] }, /`history\[0\]\.message` must be a string of at most 1000000 characters, got "m+…" \(1000001 characters\)/],
     ['a numeric message', { ...valid, history: [record(1, { message: 7 as unknown as string })] }, /`history\[0\]\.message`.*got 7/],
     ['attemptsOffset 1e9', { ...valid, history: [record(1)], attemptsOffset: 1e9 }, /`attemptsOffset` must be an integer from 0 to the length of `history` \(1\), got 1000000000/],
     ['a negative attemptsOffset', { ...valid, attemptsOffset: -1 }, /`attemptsOffset`.*\(0\), got -1/],
@@ -71,6 +71,13 @@ describe('parseCloseJobData', () => {
       expect(m.length).toBeLessThan(400);
     });
   }
+
+  it('a long message written by an older worker is cut on read, not refused: such a job is still closed', () => {
+    const data = parseCloseJobData({ ...valid, history: [record(1, { message: 'm'.repeat(5000) })], attemptsOffset: 0 }, NOW);
+    const message = data.history?.[0]?.message ?? '';
+    expect(message.length).toBeLessThanOrEqual(1000);
+    expect(message).toMatch(/… \(cut: 5000 characters\)$/);
+  });
 
   it('a 1,000,000-element history is refused without reading its records', () => {
     const history = new Array(1_000_000).fill('x');
