@@ -5,13 +5,16 @@ import { previewSessionId } from '../browserbase/session-id.js';
 import { isInvalid, normalizeCloseRequest } from '../producer/close-request.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
+import { printable } from '../shared/printable.js';
 import { parseDuration } from '../sweep/duration.js';
 import { InputFormatError, readCloseInputs, type RawInput } from './close-input.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';
 import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
+import { printErr, printJson, printOut } from './output.js';
 import { createProgressReporter } from './progress.js';
+import { displayText } from './table.js';
 
 interface CloseOptions {
   file?: string;
@@ -124,7 +127,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
       waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: waitTimeoutMs });
       if (!opts.json) printWaitReport(waited);
     }
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ...enqueued, ...(waited ? { wait: waited } : {}) })}\n`);
+    if (opts.json) printJson({ ...enqueued, ...(waited ? { wait: waited } : {}) });
     if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT_INTERRUPTED;
     if (invalidCount > 0) return EXIT.USAGE;
     if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
@@ -146,15 +149,13 @@ async function* inputsOf(ids: string[], file: string | undefined): AsyncGenerato
   else if (file !== undefined) yield* readCloseInputs(createReadStream(file), `--file ${file}`);
 }
 
+/**
+ * A short form of an input for the report (bounded; made printable where it is printed). Total: an
+ * element nested 5,000 deep, which `JSON.stringify` and `String` both overflow on, is previewed
+ * like any other.
+ */
 function preview(value: unknown): string {
-  if (typeof value === 'string') return previewSessionId(value);
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  return typeof value === 'string' ? previewSessionId(value) : displayText(value, 80);
 }
 
 /** Parses a duration flag; a bad value is a usage error (exit 2) naming the flag and the value. */
@@ -167,7 +168,7 @@ export function parseDurationOption(value: string, flag: string, bounds?: { minM
 }
 
 function printEnqueueReport(r: { accepted: number; duplicates: number; invalidCount: number; invalid: InvalidInput[] }): void {
-  process.stdout.write(`accepted ${r.accepted}, duplicate ${r.duplicates}, invalid ${r.invalidCount}\n`);
-  for (const i of r.invalid.slice(0, MAX_INVALID_PRINTED)) process.stderr.write(`invalid ${i.where}: ${i.input} — ${i.reason}\n`);
-  if (r.invalidCount > MAX_INVALID_PRINTED) process.stderr.write(`... and ${r.invalidCount - MAX_INVALID_PRINTED} more invalid inputs (--json lists up to ${MAX_INVALID_KEPT})\n`);
+  printOut(`accepted ${r.accepted}, duplicate ${r.duplicates}, invalid ${r.invalidCount}\n`);
+  for (const i of r.invalid.slice(0, MAX_INVALID_PRINTED)) printErr(`invalid ${printable(i.where)}: ${printable(i.input)} — ${printable(i.reason)}\n`);
+  if (r.invalidCount > MAX_INVALID_PRINTED) printErr(`... and ${r.invalidCount - MAX_INVALID_PRINTED} more invalid inputs (--json lists up to ${MAX_INVALID_KEPT})\n`);
 }

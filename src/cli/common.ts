@@ -2,7 +2,10 @@ import { Option, type Command } from 'commander';
 import { ConfigError, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { printable } from '../shared/printable.js';
 import { EXIT } from './exit-codes.js';
+import { printErr } from './output.js';
+import { displayText } from './table.js';
 
 /** An error the CLI reports as one clear line on stderr with a chosen exit code. */
 export class CliError extends BbReaperError {
@@ -58,19 +61,23 @@ export function cliLogger(config: Pick<Config, 'logLevel'>): Logger {
   return createLogger({ level: config.logLevel, destination: 2 });
 }
 
-/** Prints an error the way every command does and returns the exit code to use. */
+/**
+ * Prints an error the way every command does and returns the exit code to use. Messages often
+ * embed values from outside (a server's message, a file's content), so every control character is
+ * made visible; a configuration error keeps its own line breaks (one line per bad field).
+ */
 export function reportError(err: unknown): number {
   if (err instanceof ConfigError) {
-    process.stderr.write(`bb-reaper: ${err.message}\n`);
+    printErr(`bb-reaper: ${err.message}\n`);
     return EXIT.USAGE;
   }
+  const message = err instanceof Error && typeof err.message === 'string' ? err.message : displayText(err, 200);
   if (err instanceof CliError) {
-    process.stderr.write(`bb-reaper: ${err.message}\n`);
+    process.stderr.write(`bb-reaper: ${printable(message)}\n`);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof BbReaperError ? ` [${err.code}]` : '';
-  process.stderr.write(`bb-reaper: ${message}${code}\n`);
+  const code = err instanceof BbReaperError ? ` [${printable(err.code)}]` : '';
+  process.stderr.write(`bb-reaper: ${printable(message)}${code}\n`);
   return EXIT.FAILURE;
 }
 

@@ -7,6 +7,7 @@ import { createLogger } from '../shared/logger.js';
 import { EXIT_INTERRUPTED } from './follow.js';
 import { action, CliError } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { printErr, printJson, printOut } from './output.js';
 import { parseCount } from './dlq.js';
 import { createProgressReporter } from './progress.js';
 
@@ -51,7 +52,7 @@ async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
   const hold = opts.hold ?? Boolean(process.stdout.isTTY && process.stdin.isTTY);
   const logger = createLogger({ level: opts.logLevel ?? 'error', destination: 2 });
   const say = (line: string) => {
-    if (!opts.json) process.stderr.write(`${line}\n`);
+    if (!opts.json) printErr(`${line}\n`);
   };
 
   const controller = new AbortController();
@@ -88,7 +89,8 @@ async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
       progress.stop();
     }
     const { summary } = run;
-    process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : formatDemoSummary(summary));
+    if (opts.json) printJson(summary);
+    else printOut(formatDemoSummary(summary));
     if (run.uiUrl && hold && !summary.interrupted) {
       say(`\nqueue UI: ${run.uiUrl}  (dead letters: the dead-letter queue's Failed tab; press Ctrl-C to stop everything)`);
       await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { closeJobId } from '../shared/names.js';
+import { formatEpochMs, printable } from '../shared/printable.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterEntry } from '../worker/dead-letter.js';
@@ -8,7 +9,8 @@ import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker } from 
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';
-import { formatTable, truncate } from './table.js';
+import { printErr, printJson, printOut } from './output.js';
+import { displayText, formatTable, truncate } from './table.js';
 
 /** Largest `--limit` of `dlq list`. */
 export const MAX_LIST_LIMIT = 10_000;
@@ -21,21 +23,29 @@ export interface DeadLetterRow {
   code: string;
   httpStatus: number | null;
   message: string;
-  attempts: number;
+  /** Null when the letter (written by another producer) has no usable count. */
+  attempts: number | null;
+  /** ISO time, or `(not a time: ...)` when the letter's `deadLetteredAt` is not one. */
   deadLetteredAt: string;
 }
 
+const countOf = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * A dead letter as a row. Total: any producer can write a letter, and one with odd data (a number
+ * as session id, a `deadLetteredAt` of 1e300) cannot break a listing.
+ */
 export function toRow(e: DeadLetterEntry): DeadLetterRow {
-  const d = e.data;
+  const d: Record<string, unknown> = e.data !== null && typeof e.data === 'object' ? (e.data as unknown as Record<string, unknown>) : {};
   return {
-    id: e.id,
-    state: e.state,
-    sessionId: d.sessionId,
-    code: d.errorCode,
-    httpStatus: d.httpStatus ?? null,
-    message: d.message,
-    attempts: d.attemptsMade,
-    deadLetteredAt: new Date(d.deadLetteredAt).toISOString(),
+    id: displayText(e.id),
+    state: displayText(e.state),
+    sessionId: displayText(d.sessionId),
+    code: displayText(d.errorCode),
+    httpStatus: countOf(d.httpStatus),
+    message: displayText(d.message),
+    attempts: countOf(d.attemptsMade),
+    deadLetteredAt: formatEpochMs(d.deadLetteredAt),
   };
 }
 
@@ -71,21 +81,22 @@ export function register(program: Command): void {
       return withQueues(opts, async (queues) => {
         const rows = (await listDeadLetters(queues, { start: offset, end: offset + limit - 1 })).map(toRow);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(rows)}\n`);
+          printJson(rows);
           return EXIT.OK;
         }
         if (rows.length === 0) {
-          process.stdout.write('no dead letters\n');
+          printOut('no dead letters\n');
           return EXIT.OK;
         }
-        process.stdout.write(
+        const orDash = (n: number | null) => (n === null ? '-' : String(n));
+        printOut(
           formatTable(
             ['ID', 'SESSION', 'CODE', 'HTTP', 'ATTEMPTS', 'DEAD-LETTERED AT', 'MESSAGE'],
-            rows.map((r) => [r.id, r.sessionId, r.code, r.httpStatus === null ? '-' : String(r.httpStatus), String(r.attempts), r.deadLetteredAt, truncate(r.message, 80)]),
+            rows.map((r) => [r.id, r.sessionId, r.code, orDash(r.httpStatus), orDash(r.attempts), r.deadLetteredAt, truncate(r.message, 80)]),
           ),
         );
         const total = await queues.deadLetterQueue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed', 'prioritized');
-        if (total > offset + rows.length) process.stdout.write(`(${offset + rows.length} of ${total}; use --limit/--offset for more)\n`);
+        if (total > offset + rows.length) printOut(`(${offset + rows.length} of ${total}; use --limit/--offset for more)\n`);
         return EXIT.OK;
       });
     }),
@@ -109,8 +120,8 @@ export function register(program: Command): void {
         const r = opts.all ? await redriveDeadLetters(queues, { all: true }) : await redriveDeadLetters(queues, { ids: jobIds });
         const missing = r.missing.map((m) => ids[jobIds.indexOf(m)] ?? m);
         if (!opts.json) {
-          process.stdout.write(`re-drove ${r.redriven.length} dead letter${r.redriven.length === 1 ? '' : 's'}\n`);
-          for (const m of missing) process.stderr.write(`not a dead letter: ${m}\n`);
+          printOut(`re-drove ${r.redriven.length} dead letter${r.redriven.length === 1 ? '' : 's'}\n`);
+          for (const m of missing) printErr(`not a dead letter: ${printable(m)}\n`);
         }
         let waited;
         if (opts.wait && r.redriven.length > 0) {
@@ -118,7 +129,7 @@ export function register(program: Command): void {
           waited = await followCloses({ queues, redis }, r.redriven, { json: opts.json });
           if (!opts.json) printWaitReport(waited);
         }
-        if (opts.json) process.stdout.write(`${JSON.stringify({ redriven: r.redriven, missing, ...(waited ? { wait: waited } : {}) })}\n`);
+        if (opts.json) printJson({ redriven: r.redriven, missing, ...(waited ? { wait: waited } : {}) });
         if (waited?.aborted) return EXIT_INTERRUPTED;
         if (missing.length > 0) return EXIT.USAGE;
         if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
@@ -140,7 +151,8 @@ export function register(program: Command): void {
       return withQueues(opts, async (queues, _redis, prefix) => {
         const count = await queues.deadLetterQueue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed', 'prioritized', 'completed');
         if (count === 0) {
-          process.stdout.write(opts.json ? `${JSON.stringify({ purged: 0 })}\n` : 'no dead letters\n');
+          if (opts.json) printJson({ purged: 0 });
+          else printOut('no dead letters\n');
           return EXIT.OK;
         }
         if (!opts.yes) {
@@ -148,12 +160,13 @@ export function register(program: Command): void {
           const answer = await rl.question(`Delete ${count} dead letter${count === 1 ? '' : 's'} under prefix \`${prefix}\` for good? Type "yes" to confirm: `);
           rl.close();
           if (answer.trim().toLowerCase() !== 'yes') {
-            process.stderr.write('not purged\n');
+            printErr('not purged\n');
             return EXIT.FAILURE;
           }
         }
         const purged = await purgeDeadLetters(queues);
-        process.stdout.write(opts.json ? `${JSON.stringify({ purged })}\n` : `purged ${purged} dead letter${purged === 1 ? '' : 's'}\n`);
+        if (opts.json) printJson({ purged });
+        else printOut(`purged ${purged} dead letter${purged === 1 ? '' : 's'}\n`);
         return EXIT.OK;
       });
     }),

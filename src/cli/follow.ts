@@ -1,7 +1,9 @@
 import type { Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
 import { waitForCloses, type WaitReport } from '../producer/wait.js';
+import { printable } from '../shared/printable.js';
 import { readWorkerHeartbeats } from '../worker/heartbeat.js';
+import { printErr, printOut } from './output.js';
 import { createProgressReporter } from './progress.js';
 
 /** Exit code after Ctrl-C (128 + SIGINT). */
@@ -15,7 +17,7 @@ const MAX_LETTERS_PRINTED = 20;
 export async function warnIfNoWorker(redis: Redis, prefix: string): Promise<void> {
   const beats = await readWorkerHeartbeats(redis, prefix).catch(() => []);
   if (!beats.some((b) => Date.now() - b.lastSeen < HEARTBEAT_FRESH_MS)) {
-    process.stderr.write(`bb-reaper: no worker is running under prefix \`${prefix}\` (no heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s); closes wait until one starts: \`bb-reaper worker\`\n`);
+    printErr(`bb-reaper: no worker is running under prefix \`${printable(prefix)}\` (no heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s); closes wait until one starts: \`bb-reaper worker\`\n`);
   }
 }
 
@@ -49,17 +51,15 @@ export async function followCloses(
   }
 }
 
+/** The human report of a wait; session ids, codes and server messages are shown printable. */
 export function printWaitReport(r: FollowReport): void {
-  const out = process.stdout;
-  out.write(`closed ${r.closed}, already gone ${r.alreadyGone}, dead-lettered ${r.deadLettered}${r.pending > 0 ? `, still pending ${r.pending}` : ''} (of ${r.total})\n`);
+  printOut(`closed ${r.closed}, already gone ${r.alreadyGone}, dead-lettered ${r.deadLettered}${r.pending > 0 ? `, still pending ${r.pending}` : ''} (of ${r.total})\n`);
   for (const d of r.deadLetters.slice(0, MAX_LETTERS_PRINTED)) {
-    const code = d.errorCode ? `${d.errorCode}${d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : ''}: ` : '';
-    out.write(`dead-lettered ${d.sessionId ?? d.jobId}: ${code}${d.message}\n`);
+    const code = d.errorCode ? `${printable(d.errorCode)}${d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : ''}: ` : '';
+    printOut(`dead-lettered ${printable(d.sessionId ?? d.jobId)}: ${code}${printable(d.message)}\n`);
   }
-  if (r.deadLettered > 0) out.write('inspect with `bb-reaper dlq list`, re-drive with `bb-reaper dlq retry --all`\n');
+  if (r.deadLettered > 0) printOut('inspect with `bb-reaper dlq list`, re-drive with `bb-reaper dlq retry --all`\n');
   if (r.aborted) {
-    process.stderr.write(
-      `bb-reaper: ${r.timedOut ? 'gave up waiting (--wait-timeout)' : 'interrupted'}; the ${r.pending} pending closes stay queued and workers will finish them\n`,
-    );
+    printErr(`bb-reaper: ${r.timedOut ? 'gave up waiting (--wait-timeout)' : 'interrupted'}; the ${r.pending} pending closes stay queued and workers will finish them\n`);
   }
 }

@@ -1,4 +1,6 @@
 import cliProgress from 'cli-progress';
+import { printable } from '../shared/printable.js';
+import { jsonText } from './output.js';
 
 /** Shows progress of long CLI work: a bar on a TTY, periodic plain or JSON lines otherwise. */
 export interface ProgressReporter {
@@ -29,9 +31,10 @@ export interface ProgressOptions {
   barDelayMs?: number;
 }
 
+/** `closed 3, already gone 1`; field values are made printable (the bar and the plain lines show them). */
 function describeFields(fields: Record<string, number | string>): string {
   return Object.entries(fields)
-    .map(([k, v]) => `${k.replace(/([A-Z])/g, ' $1').toLowerCase()} ${v}`)
+    .map(([k, v]) => `${printable(k.replace(/([A-Z])/g, ' $1').toLowerCase())} ${typeof v === 'number' ? v : printable(v)}`)
     .join(', ');
 }
 
@@ -81,8 +84,8 @@ export function createProgressReporter({ label, total = 0, json = false, stream 
     };
   }
   const timer = setInterval(() => {
-    if (json) stream.write(`${JSON.stringify({ event: label, value, total: max, ...fields, at: new Date().toISOString() })}\n`);
-    else stream.write(`${label}: ${value}${max > 0 ? `/${max}` : ''}${unit ? ` ${unit}` : ''}${Object.keys(fields).length ? ` (${describeFields(fields)})` : ''}\n`);
+    if (json) stream.write(`${jsonText({ event: label, value, total: max, ...fields, at: new Date().toISOString() })}\n`);
+    else stream.write(`${printable(label)}: ${value}${max > 0 ? `/${max}` : ''}${unit ? ` ${printable(unit)}` : ''}${Object.keys(fields).length ? ` (${describeFields(fields)})` : ''}\n`);
   }, intervalMs);
   timer.unref();
   return {

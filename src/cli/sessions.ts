@@ -12,10 +12,12 @@ import {
   type Session,
   type SessionStatus,
 } from '../browserbase/index.js';
+import { printable } from '../shared/printable.js';
 import { sessionStartMs } from '../sweep/find-orphans.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { EXIT } from './exit-codes.js';
-import { formatAge, formatTable, truncate } from './table.js';
+import { jsonText, printErr, printJson, printOut } from './output.js';
+import { compactJson, displayText, formatAge, formatTable, truncate } from './table.js';
 
 /** Largest `userMetadata` the API accepts, in characters of its JSON. */
 export const MAX_USER_METADATA_CHARS = 511;
@@ -45,7 +47,6 @@ export function toCliError(err: unknown): unknown {
 }
 
 const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
-const printJson = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 export function register(program: Command): void {
   const sessions = program
@@ -58,8 +59,8 @@ export function register(program: Command): void {
     action(async (id: string, opts: Opts) =>
       withClient(opts, async (client) => {
         const s = await retried(() => client.getSession(id));
-        if (opts.json) printJson(s);
-        else process.stdout.write(describeSession(s));
+        if (opts.json) printJson(s, 2);
+        else printOut(describeSession(s));
         return EXIT.OK;
       }),
     ),
@@ -81,16 +82,16 @@ export function register(program: Command): void {
         const list = await retried(() => client.listSessions({ ...(opts.status ? { status: opts.status as SessionStatus } : {}), ...(opts.q ? { q: opts.q } : {}) }));
         list.sort((a, b) => sessionStartMs(b) - sessionStartMs(a));
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(list)}\n`);
+          printJson(list);
           return EXIT.OK;
         }
         const now = Date.now();
-        process.stdout.write(`${list.length} session${list.length === 1 ? '' : 's'}\n`);
+        printOut(`${list.length} session${list.length === 1 ? '' : 's'}\n`);
         if (list.length > 0) {
-          process.stdout.write(
+          printOut(
             formatTable(
               ['SESSION', 'STATUS', 'AGE', 'REGION', 'KEEPALIVE', 'METADATA'],
-              list.map((s) => [s.id, s.status, formatAge(now - sessionStartMs(s)), String(s.region), s.keepAlive ? 'yes' : 'no', s.userMetadata ? truncate(JSON.stringify(s.userMetadata), 60) : '-']),
+              list.map((s) => [s.id, s.status, formatAge(now - sessionStartMs(s)), displayText(s.region) || '-', s.keepAlive ? 'yes' : 'no', s.userMetadata ? compactJson(s.userMetadata, 60) : '-']),
             ),
           );
         }
@@ -103,10 +104,13 @@ export function register(program: Command): void {
     action(async (id: string, opts: Opts) =>
       withClient(opts, async (client) => {
         const d = await retried(() => client.getDebugUrls(id));
-        if (opts.json) printJson(d);
+        if (opts.json) printJson(d, 2);
         else {
-          process.stdout.write(`debugger (fullscreen)  ${d.debuggerFullscreenUrl}\ndebugger               ${d.debuggerUrl}\nwebsocket              ${d.wsUrl}\n`);
-          for (const p of d.pages ?? []) process.stdout.write(`page ${p.id}  ${truncate(p.title || '(untitled)', 40)}  ${p.url}\n  ${p.debuggerFullscreenUrl}\n`);
+          // Page titles and URLs are set by whatever website the browser visited.
+          printOut(`debugger (fullscreen)  ${printable(d.debuggerFullscreenUrl)}\ndebugger               ${printable(d.debuggerUrl)}\nwebsocket              ${printable(d.wsUrl)}\n`);
+          for (const p of d.pages ?? []) {
+            printOut(`page ${printable(p.id)}  ${truncate(displayText(p.title) || '(untitled)', 40)}  ${printable(p.url)}\n  ${printable(p.debuggerFullscreenUrl)}\n`);
+          }
         }
         return EXIT.OK;
       }),
@@ -123,13 +127,13 @@ export function register(program: Command): void {
     action(async (id: string, opts: Opts & { out?: string }) =>
       withClient(opts, async (client) => {
         const events = await retried(() => client.getRecording(id));
-        const text = `${JSON.stringify(events)}\n`;
+        const text = `${jsonText(events)}\n`;
         if (opts.out === undefined) process.stdout.write(text);
         else {
           await writeFile(opts.out, text).catch((err: Error) => {
             throw new CliError(`cannot write --out \`${opts.out}\`: ${err.message}`, EXIT.FAILURE);
           });
-          process.stderr.write(`wrote ${events.length} rrweb event${events.length === 1 ? '' : 's'} to ${opts.out}\n`);
+          printErr(`wrote ${events.length} rrweb event${events.length === 1 ? '' : 's'} to ${printable(opts.out)}\n`);
         }
         return EXIT.OK;
       }),
@@ -150,10 +154,10 @@ export function register(program: Command): void {
       const params = parseCreateParams(opts);
       return withClient(opts, async (client) => {
         const s = await client.createSession(params);
-        if (opts.json) printJson(s);
+        if (opts.json) printJson(s, 2);
         else {
-          process.stdout.write(describeSession(s));
-          if (s.connectUrl) process.stdout.write(`connectUrl   ${s.connectUrl}\n`);
+          printOut(describeSession(s));
+          if (s.connectUrl) printOut(`connectUrl   ${printable(s.connectUrl)}\n`);
         }
         return EXIT.OK;
       });
@@ -189,18 +193,19 @@ export function parseCreateParams(opts: { keepAlive?: boolean; timeout?: string;
   return params;
 }
 
+/** The human form of a session; every field comes from the API (its shape only loosely checked), so each is made printable. */
 function describeSession(s: Session): string {
   const age = formatAge(Date.now() - sessionStartMs(s));
   const rows: Array<[string, string]> = [
-    ['id', s.id],
-    ['status', String(s.status)],
-    ['region', String(s.region)],
+    ['id', displayText(s.id)],
+    ['status', displayText(s.status)],
+    ['region', displayText(s.region)],
     ['keepAlive', s.keepAlive ? 'yes' : 'no'],
-    ['startedAt', `${s.startedAt} (${age} ago)`],
-    ['expiresAt', String(s.expiresAt)],
-    ...(s.endedAt ? [['endedAt', String(s.endedAt)] as [string, string]] : []),
-    ['projectId', String(s.projectId)],
-    ...(s.userMetadata ? [['userMetadata', JSON.stringify(s.userMetadata)] as [string, string]] : []),
+    ['startedAt', `${displayText(s.startedAt)} (${age} ago)`],
+    ['expiresAt', displayText(s.expiresAt)],
+    ...(s.endedAt ? [['endedAt', displayText(s.endedAt)] as [string, string]] : []),
+    ['projectId', displayText(s.projectId)],
+    ...(s.userMetadata ? [['userMetadata', compactJson(s.userMetadata, 1000)] as [string, string]] : []),
   ];
-  return rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n') + '\n';
+  return rows.map(([k, v]) => `${k.padEnd(12)} ${printable(v || '-')}`).join('\n') + '\n';
 }

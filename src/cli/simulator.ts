@@ -8,6 +8,7 @@ import {
 } from '../simulator/index.js';
 import { action, CliError } from './common.js';
 import { EXIT } from './exit-codes.js';
+import { printJson } from './output.js';
 
 interface SimulatorFlags {
   port: string;
@@ -88,7 +89,7 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
       burst: options.burst ?? Math.max(1, rate),
       sessions,
     };
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    printJson(summary);
   } else {
     const limit = rate > 0 ? `${rate} req/s per key` : 'no rate limit';
     process.stdout.write(`Browserbase simulator listening on ${sim.url} (${limit}, ${sessions} sessions seeded)\n`);

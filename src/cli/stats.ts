@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { printable } from '../shared/printable.js';
 import { getQueueStats, createQueues, type QueueStats } from '../shared/queues.js';
 import { createSweepQueue, listSweepSchedules, type SweepSchedule } from '../sweep/scheduler.js';
 import { HEARTBEAT_INTERVAL_MS, readWorkerHeartbeats } from '../worker/heartbeat.js';
@@ -8,6 +9,7 @@ import { HEARTBEAT_FRESH_MS } from './follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';
+import { printJson, printOut } from './output.js';
 import { formatSchedules } from './sweep.js';
 import { formatAge } from './table.js';
 
@@ -49,7 +51,8 @@ export function register(program: Command): void {
         const workers = beats.map((b) => ({ ...b, ageMs: now - b.lastSeen, alive: now - b.lastSeen < HEARTBEAT_FRESH_MS }));
         const report: StatsReport = { prefix: config.prefix, queue, limiter: limiter ?? null, workers, sweeps };
         if (opts.healthcheck) return checkHealth(report, opts.json);
-        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStats(report, now));
+        if (opts.json) printJson(report);
+        else printOut(formatStats(report, now));
         return EXIT.OK;
       } finally {
         await sweepQueue.close();
@@ -64,7 +67,7 @@ function checkHealth(report: StatsReport, json?: boolean): number {
   const host = hostname();
   const mine = report.workers.filter((w) => w.id.startsWith(`${host}:`));
   const alive = mine.find((w) => w.alive);
-  if (json) process.stdout.write(`${JSON.stringify({ healthy: Boolean(alive), host, workers: mine })}\n`);
+  if (json) printJson({ healthy: Boolean(alive), host, workers: mine });
   if (!alive) {
     const last = mine[0];
     throw new CliError(
@@ -72,14 +75,15 @@ function checkHealth(report: StatsReport, json?: boolean): number {
       EXIT.FAILURE,
     );
   }
-  if (!json) process.stdout.write(`healthy: worker ${alive.id} seen ${formatAge(alive.ageMs)} ago\n`);
+  if (!json) printOut(`healthy: worker ${printable(alive.id)} seen ${formatAge(alive.ageMs)} ago\n`);
   return EXIT.OK;
 }
 
+/** The human form of `stats`; worker ids and sweep schedules are read from Redis, so made printable. */
 export function formatStats(r: StatsReport, now = Date.now()): string {
   const q = r.queue;
   const lines = [
-    `prefix        ${r.prefix}`,
+    `prefix        ${printable(r.prefix)}`,
     `close queue   waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed ${q.completed}`,
     `dead letters  ${q.dead}${q.dead > 0 ? ' (bb-reaper dlq list)' : ''}`,
   ];
@@ -94,7 +98,7 @@ export function formatStats(r: StatsReport, now = Date.now()): string {
   const alive = r.workers.filter((w) => w.alive);
   const stale = r.workers.length - alive.length;
   lines.push(
-    `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${w.id} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (last seen over ${HEARTBEAT_FRESH_MS / 1000} s ago)` : ''}`,
+    `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${printable(w.id)} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (last seen over ${HEARTBEAT_FRESH_MS / 1000} s ago)` : ''}`,
   );
   if (r.sweeps.length === 0) lines.push('sweeps        none scheduled');
   else for (const [i, s] of formatSchedules(r.sweeps, now).trimEnd().split('\n').entries()) lines.push(`${i === 0 ? 'sweeps        ' : '              '}${s}`);

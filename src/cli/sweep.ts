@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
+import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
 import { formatDuration } from '../sweep/duration.js';
 import type { SweepParams } from '../sweep/find-orphans.js';
@@ -20,8 +21,9 @@ import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type F
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';
 import { EXIT } from './exit-codes.js';
+import { printJson, printOut } from './output.js';
 import { createProgressReporter } from './progress.js';
-import { formatAge, formatTable, truncate } from './table.js';
+import { compactJson, formatAge, formatTable, truncate } from './table.js';
 
 interface SweepOptions {
   olderThan?: string;
@@ -109,8 +111,9 @@ function checkQuery(q: string): string {
   return q;
 }
 
+/** Sweep parameters for humans; a schedule's come from Redis, so the query is made printable. */
 function describeParams(p: SweepParams): string {
-  return `older than ${formatDuration(p.olderThanMs)}${p.q ? `, matching ${p.q}` : ''}${p.includeKeepAlive ? ', keepAlive included' : ', keepAlive skipped'}`;
+  return `older than ${formatDuration(p.olderThanMs)}${p.q ? `, matching ${printable(p.q)}` : ''}${p.includeKeepAlive ? ', keepAlive included' : ', keepAlive skipped'}`;
 }
 
 async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams): Promise<number> {
@@ -152,7 +155,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     if (opts.json) {
       const { enqueued, ...rest } = report;
       const out = { ...rest, params, ...(enqueued ? { enqueued: { accepted: enqueued.accepted, duplicates: enqueued.duplicates, invalid: enqueued.invalid } } : {}), ...(waited ? { wait: waited } : {}) };
-      process.stdout.write(`${JSON.stringify(out)}\n`);
+      printJson(out);
     }
     if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT_INTERRUPTED;
     if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
@@ -165,20 +168,19 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
 }
 
 function printSweepReport(r: SweepReport, params: SweepParams): void {
-  const out = process.stdout;
   const skipped = [`${r.skippedYoung} younger`, `${r.skippedKeepAlive} keepAlive`, ...(r.skippedUnknownAge ? [`${r.skippedUnknownAge} without a start time`] : [])];
-  out.write(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeParams(params)}); skipped ${skipped.join(', ')}\n`);
+  printOut(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeParams(params)}); skipped ${skipped.join(', ')}\n`);
   if (r.orphans.length > 0) {
-    out.write(
+    printOut(
       formatTable(
         ['SESSION', 'STATUS', 'AGE', 'REGION', 'KEEPALIVE', 'METADATA'],
-        r.orphans.slice(0, MAX_ROWS_PRINTED).map((o) => [o.id, o.status, formatAge(o.ageMs), o.region, o.keepAlive ? 'yes' : 'no', o.userMetadata ? truncate(JSON.stringify(o.userMetadata), 60) : '-']),
+        r.orphans.slice(0, MAX_ROWS_PRINTED).map((o) => [o.id, o.status, formatAge(o.ageMs), o.region, o.keepAlive ? 'yes' : 'no', o.userMetadata ? compactJson(o.userMetadata, 60) : '-']),
       ),
     );
-    if (r.orphans.length > MAX_ROWS_PRINTED) out.write(`... and ${r.orphans.length - MAX_ROWS_PRINTED} more (--json lists all)\n`);
+    if (r.orphans.length > MAX_ROWS_PRINTED) printOut(`... and ${r.orphans.length - MAX_ROWS_PRINTED} more (--json lists all)\n`);
   }
-  if (r.dryRun) out.write('dry run: nothing enqueued\n');
-  else if (r.enqueued) out.write(`enqueued closes: accepted ${r.enqueued.accepted}, duplicate ${r.enqueued.duplicates}${r.enqueued.invalid ? `, invalid ${r.enqueued.invalid}` : ''}\n`);
+  if (r.dryRun) printOut('dry run: nothing enqueued\n');
+  else if (r.enqueued) printOut(`enqueued closes: accepted ${r.enqueued.accepted}, duplicate ${r.enqueued.duplicates}${r.enqueued.invalid ? `, invalid ${r.enqueued.invalid}` : ''}\n`);
 }
 
 async function withSweepQueue<T>(config: Config, fn: (q: ReturnType<typeof createSweepQueue>, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
@@ -195,10 +197,10 @@ async function withSweepQueue<T>(config: Config, fn: (q: ReturnType<typeof creat
 async function registerSchedule(config: Config, opts: SweepOptions, everyMs: number, params: SweepParams): Promise<number> {
   return withSweepQueue(config, async (queue, redis) => {
     const schedule = await upsertSweepSchedule(queue, { name: opts.name, everyMs, params });
-    if (opts.json) process.stdout.write(`${JSON.stringify({ registered: schedule })}\n`);
+    if (opts.json) printJson({ registered: schedule });
     else {
-      process.stdout.write(`registered recurring sweep \`${schedule.name}\`: every ${formatDuration(everyMs)}, ${describeParams(params)} (prefix \`${config.prefix}\`)\n`);
-      process.stdout.write('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
+      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeParams(params)} (prefix \`${printable(config.prefix)}\`)\n`);
+      printOut('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
       await warnIfNoWorker(redis, config.prefix);
     }
     return EXIT.OK;
@@ -208,8 +210,8 @@ async function registerSchedule(config: Config, opts: SweepOptions, everyMs: num
 async function stopSchedule(config: Config, opts: SweepOptions): Promise<number> {
   return withSweepQueue(config, async (queue) => {
     const removed = await removeSweepSchedule(queue, opts.name);
-    if (opts.json) process.stdout.write(`${JSON.stringify({ removed, name: opts.name })}\n`);
-    else process.stdout.write(removed ? `removed recurring sweep \`${opts.name}\`\n` : `no recurring sweep named \`${opts.name}\`\n`);
+    if (opts.json) printJson({ removed, name: opts.name });
+    else printOut(removed ? `removed recurring sweep \`${opts.name}\`\n` : `no recurring sweep named \`${opts.name}\`\n`);
     return EXIT.OK;
   });
 }
@@ -217,15 +219,15 @@ async function stopSchedule(config: Config, opts: SweepOptions): Promise<number>
 async function listSchedules(config: Config, opts: SweepOptions): Promise<number> {
   return withSweepQueue(config, async (queue) => {
     const schedules = await listSweepSchedules(queue);
-    if (opts.json) process.stdout.write(`${JSON.stringify(schedules)}\n`);
-    else process.stdout.write(schedules.length === 0 ? 'no recurring sweeps\n' : formatSchedules(schedules));
+    if (opts.json) printJson(schedules);
+    else printOut(schedules.length === 0 ? 'no recurring sweeps\n' : formatSchedules(schedules));
     return EXIT.OK;
   });
 }
 
-/** Human lines for recurring sweeps (also used by `stats`). */
+/** Human lines for recurring sweeps (also used by `stats`); names and queries are read from Redis, so made printable. */
 export function formatSchedules(schedules: SweepSchedule[], now = Date.now()): string {
   return schedules
-    .map((s) => `${s.name}: every ${formatDuration(s.everyMs)}, ${describeParams(s.params)}${s.next !== undefined ? `, next ${s.next <= now ? 'now' : `in ${formatAge(s.next - now)}`}` : ''}\n`)
+    .map((s) => `${printable(s.name)}: every ${formatDuration(s.everyMs)}, ${describeParams(s.params)}${s.next !== undefined ? `, next ${s.next <= now ? 'now' : `in ${formatAge(s.next - now)}`}` : ''}\n`)
     .join('');
 }

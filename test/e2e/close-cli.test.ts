@@ -71,6 +71,27 @@ describe('bb-reaper close', () => {
     expect((await p.producer.queues.closeQueue.getJob(closeJobId('arr-2')))?.data.requestId).toBe('r-2');
   });
 
+  it('a 5,000-level nested array element no longer aborts a whole close --file run: it is reported by number, the valid ones are enqueued', async () => {
+    const p = await pipeline();
+    const dir = await mkdtemp(join(tmpdir(), 'bbr-close-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'ids.json');
+    const poison = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    await writeFile(file, `["deep-1", ${poison}, {"sessionId": "deep-2"}, "deep-3"]`);
+    const r = await runCli(['close', '--file', file], { env: p.env });
+    expect(r.stderr).not.toMatch(/call stack/i);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('accepted 3, duplicate 0, invalid 1');
+    expect(r.stderr).toMatch(/^invalid element 2: \[\[\[.*….*\]\]\] — expected a session id string or \{sessionId\}, got an array$/m);
+    for (const id of ['deep-1', 'deep-2', 'deep-3']) expect(await jobExists(p, id)).toBe(true);
+    const json = await runCli(['close', '--file', file, '--json'], { env: p.env });
+    expect(json.code).toBe(2);
+    const out = JSON.parse(json.stdout) as { accepted: number; duplicates: number; invalid: Array<{ where: string; input: string }> };
+    expect(out).toMatchObject({ accepted: 0, duplicates: 3 });
+    expect(out.invalid).toEqual([expect.objectContaining({ where: 'element 2' })]);
+    expect(out.invalid[0]?.input.length).toBeLessThan(100);
+  });
+
   it('rejects bad usage with exit 2 and an unreachable Redis with exit 1, each with one clear line', async () => {
     const prefix = uniquePrefix('close');
     const env = { REDIS_URL: testRedisUrl(), BB_REAPER_PREFIX: prefix };

@@ -46,7 +46,7 @@ describe('bb-reaper sessions', () => {
     expect((JSON.parse(q.stdout) as Array<{ id: string }>).map((s) => s.id)).toEqual([mine]);
     const table = await runCli(['sessions', 'list', '--q', "user_metadata['team']:'reapers'"], { env });
     expect(table.stdout).toMatch(/^1 session\n/);
-    expect(table.stdout).toMatch(new RegExp(`${mine}\\s+RUNNING\\s+2m0\\ds\\s+us-west-2\\s+no\\s+\\{"team":"reapers"\\}`));
+    expect(table.stdout).toMatch(new RegExp(`${mine}\\s+RUNNING\\s+2m[0-5]\\ds\\s+us-west-2\\s+no\\s+\\{"team":"reapers"\\}`));
     const completed = await runCli(['sessions', 'list', '--status', 'COMPLETED', '--json'], { env });
     expect(JSON.parse(completed.stdout)).toEqual([]);
   });

@@ -58,6 +58,18 @@ describe('readCloseInputs: JSON arrays', () => {
     expect(items[4]?.reason).toMatch(/invalid JSON/);
   });
 
+  it('yields a 5,000-level nested array element as a value with its number, and the elements around it', async () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const items = await read(`["a-1", ${deep.slice(0, 3000)}`, `${deep.slice(3000)}, "b-2"]`);
+    expect(items.map((i) => [i.where, i.reason])).toEqual([
+      ['element 1', undefined],
+      ['element 2', undefined],
+      ['element 3', undefined],
+    ]);
+    expect(Array.isArray(items[1]?.value)).toBe(true);
+    expect(items[2]?.value).toBe('b-2');
+  });
+
   it('reads an empty array as nothing', async () => {
     expect(await read('[ ]')).toEqual([]);
   });
