@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createBrowserbaseClient } from '../browserbase/index.js';
-import { resolveConfig } from '../config/index.js';
+import { maskUrlPassword, resolveConfig } from '../config/index.js';
 import { createProducer } from '../producer/producer.js';
 import { waitForCloses, type WaitProgress } from '../producer/wait.js';
 import type { Logger } from '../shared/logger.js';
@@ -71,7 +71,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
     const redis = await ensureRedis(redisUrl);
     stops.push(() => redis.close());
     const prefix = `bb-reaper-demo-${randomUUID().slice(0, 8)}`;
-    step(redis.embedded ? `redis: none answered at ${redisUrl}; started an embedded redis-server at ${redis.url}` : `redis: using ${redis.url} under the private prefix ${prefix} (removed at exit)`);
+    step(redis.embedded ? `redis: none answered at ${maskUrlPassword(redisUrl)}; started an embedded redis-server at ${redis.url}` : `redis: using ${maskUrlPassword(redis.url)} under the private prefix ${prefix} (removed at exit)`);
 
     const sim = await startSimulator({ apiKeys: [DEMO_SETTINGS.apiKey], rate: DEMO_SETTINGS.simulatorRate, burst: DEMO_SETTINGS.simulatorBurst, releaseDelayMs: 0, logRequests: false });
     stops.push(() => sim.close());

@@ -14,12 +14,15 @@ const MAX_PREVIEW_DEPTH = 8;
  */
 const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
+/** `\\u202e`, or `\\u{e0041}` beyond U+FFFF (never an ambiguous `\\ue0041`). */
+const unicodeEscape = (cp: number): string => (cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`);
+
 const escapeChar = (c: string): string => {
   const cp = c.codePointAt(0) ?? 0;
   if (c === '\n') return '\\n';
   if (c === '\r') return '\\r';
   if (c === '\t') return '\\t';
-  return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : unicodeEscape(cp);
 };
 
 /**
@@ -117,7 +120,7 @@ function render(value: unknown, depth: number, budget: { left: number }, seen: S
 export function previewValue(value: unknown, max = 64): string {
   const whole = typeof value === 'string' ? value : render(value, 0, { left: max + 1 }, new Set());
   const cut = whole.length > max ? `${whole.slice(0, max)}…` : whole;
-  const json = JSON.stringify(cut).replace(/[\p{C}\p{Z}]/gu, (c) => (c === ' ' ? c : `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`));
+  const json = JSON.stringify(cut).replace(/[\p{C}\p{Z}]/gu, (c) => (c === ' ' ? c : unicodeEscape(c.codePointAt(0) ?? 0)));
   // A string's length is known; a rendered value's is not (rendering stopped at the budget).
   return whole.length > max && typeof value === 'string' ? `${json} (${whole.length} characters)` : json;
 }
