@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { printable } from './printable.js';
 
 export type { Logger };
 
@@ -42,7 +43,22 @@ export function createLogger({ level = 'info', pretty, destination = 1, base }: 
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
   if (usePretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination, colorize: true } } });
+    // pino-pretty prints values as they are: a session id or server message with ESC/OSC in it
+    // would reach the terminal raw. Strings are made printable first (JSON lines need no such
+    // step: JSON escapes control characters).
+    const formatters = { log: (o: Record<string, unknown>) => visibleFields(o, 0) };
+    return pino({ ...options, formatters, transport: { target: 'pino-pretty', options: { destination, colorize: true } } });
   }
   return pino(options, pino.destination({ dest: destination, sync: false }));
+}
+
+/** A log object with every string (nested up to 4 levels) made printable for a terminal. */
+function visibleFields(o: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'string') out[k] = printable(v);
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Error) && depth < 4) out[k] = visibleFields(v as Record<string, unknown>, depth + 1);
+    else out[k] = v;
+  }
+  return out;
 }

@@ -18,3 +18,29 @@ describe('logger redaction', () => {
     expect(text.match(/\[redacted\]/g)).toHaveLength(6);
   });
 });
+
+describe('logger on a terminal', () => {
+  it('a session id with ESC/OSC 52 no longer reaches the terminal raw through pino-pretty', async () => {
+    const { openSync, closeSync } = await import('node:fs');
+    const { createLogger } = await import('../../src/shared/logger.js');
+    const { waitFor } = await import('../helpers/wait.js');
+    const dir = mkdtempSync(join(tmpdir(), 'bbr-log-'));
+    const file = join(dir, 'pretty.log');
+    const fd = openSync(file, 'w');
+    try {
+      const log = createLogger({ pretty: true, destination: fd });
+      log.warn({ sessionId: 'abc\u001b]52;c;aGk=\u0007', nested: { message: 'x\u001b[31mred\u009b' } }, 'close failed');
+      await waitFor('the pretty line', () => readFileSync(file, 'utf8').includes('close failed'), 20_000);
+      const text = readFileSync(file, 'utf8');
+      // pino-pretty's own colours are ESC sequences too: look only at what the values became.
+      expect(text).toContain('abc\\x1b]52;c;aGk=\\x07');
+      expect(text).toContain('x\\x1b[31mred\\x9b');
+      expect(text).not.toContain('\u0007');
+      expect(text).not.toContain('\u009b');
+      expect(text).not.toContain(']52;c;aGk=\u0007');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
