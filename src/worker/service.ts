@@ -1,6 +1,6 @@
-import { BrowserbaseError, createBrowserbaseClient, DEFAULT_VERIFY_TIMEOUT_MS, isRetryableError, withRetries, type BrowserbaseClient } from '../browserbase/index.js';
+import { BrowserbaseError, createBrowserbaseClient, DEFAULT_VERIFY_TIMEOUT_MS, isRetryableError, withRetries, type BrowserbaseClient, type ResponseInfo } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
-import { createMetricsRecorder } from '../metrics/index.js';
+import { createMetricsRecorder, type MetricsRecorder } from '../metrics/index.js';
 import { startIngressBridge } from '../producer/ingress-bridge.js';
 import { createResultsWriter } from '../results/index.js';
 import { startSweepProcessor } from '../sweep/processor.js';
@@ -66,8 +66,9 @@ export async function startWorkerService({
   worker: extra = {},
 }: WorkerServiceOptions): Promise<WorkerService> {
   if (!config.apiKey) throw new Error('startWorkerService needs config.apiKey');
-  const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
-  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
+  // Answers that arrive before the recorder exists (the start-up check's) are counted once it does.
+  const recorder: { metrics?: MetricsRecorder } = {};
+  const early: ResponseInfo[] = [];
   const connectTimeoutMs = Math.min(5000, requestTimeoutMs);
   const client = createBrowserbaseClient({
     apiKey: config.apiKey,
@@ -75,19 +76,22 @@ export async function startWorkerService({
     connectTimeoutMs,
     headersTimeoutMs: requestTimeoutMs,
     bodyTimeoutMs: requestTimeoutMs,
-    onResponse: (r) => metrics.apiResponse(r.status, r.durationMs),
+    onResponse: (r) => (recorder.metrics ? recorder.metrics.apiResponse(r.status, r.durationMs) : early.push(r)),
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
   if (checkApi) {
+    // Before any Redis connection: a refused check leaves nothing to close (even with Redis down).
     try {
       await checkApiAtStart(client, logger, { budgetMs: apiCheckBudgetMs, timeoutMs: Math.min(API_CHECK_TIMEOUT_MS, requestTimeoutMs) });
     } catch (err) {
       await client.close();
-      await metrics.close().catch(() => {});
-      await connection.quit().catch(() => connection.disconnect());
       throw err;
     }
   }
+  const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
+  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
+  recorder.metrics = metrics;
+  for (const r of early.splice(0)) metrics.apiResponse(r.status, r.durationMs);
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
   const results = createResultsWriter({ redis: connection, prefix: config.prefix });
   const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });

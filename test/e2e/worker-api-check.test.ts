@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { getQueueStats } from '../../src/shared/queues.js';
 import { spawnCli } from '../helpers/cli-process.js';
 import { track } from '../helpers/context.js';
+import { freePort } from '../helpers/redis-server.js';
 import { SIM_KEY, startPipeline, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
 
 // `bb-reaper worker` checks once at start that BROWSERBASE_BASE_URL answers like the Browserbase
@@ -74,6 +75,14 @@ describe('bb-reaper worker: the start-up API check', () => {
     );
     server.closeAllConnections();
     await proxy.close();
+    await p.close();
+  });
+
+  it('a refused check exits 1 at once even while Redis is unreachable (it runs before any Redis connection)', async () => {
+    const p = await startPipeline();
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const line = await refusedLine(p, { REDIS_URL: deadRedis, BROWSERBASE_BASE_URL: `${p.sim.url}/api` });
+    expect(line).toMatch(/^bb-reaper: worker not started: BROWSERBASE_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/api does not answer like the Browserbase API/);
     await p.close();
   });
 
