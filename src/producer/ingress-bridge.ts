@@ -309,8 +309,9 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
   }
 
   /**
-   * Reads this consumer's own pending entries first (left by a previous run under the same name;
-   * each re-read counts as a delivery), then new ones; when there are none, waits for one.
+   * Reads this consumer's own pending entries first (left by a previous run under the same name,
+   * or by a read that failed; each re-read counts as a delivery), then new ones; when there are
+   * none, waits for one.
    */
   async function readNext(waitMs: number): Promise<Batch | undefined> {
     if (ownHistory) {
@@ -355,9 +356,11 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
       } catch (err) {
         if (closing) break;
         if (isNoGroupError(err)) groupReady = false;
+        // A read that failed may have delivered entries it did not return: read our own pending ones first.
+        if (!inHand) ownHistory = true;
         failures++;
         let delayMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-        if (inHand && !isRedisFault(err, [redis, reader])) {
+        if (inHand && !isRedisFault(err, [redis])) {
           // Handling failed while Redis answered: count it against the batch, then its first entry.
           inHand.lastFault = err;
           if (inHand.faults < FAULTS_BEFORE_ONE_BY_ONE) inHand.faults++;

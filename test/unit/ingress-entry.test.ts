@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INGRESS_LIMITS, parseIngressEntry } from '../../src/producer/ingress-entry.js';
+import { INGRESS_LIMITS, MAX_ITEM_REJECTIONS, parseIngressEntry, rejectOversizedEntry } from '../../src/producer/ingress-entry.js';
 import { buildRejectedRecord } from '../../src/producer/ingress-stream.js';
 
 const ID = '0b4f2c9e-1a3d-4f6b-9c2e-7d8a5b3c1e0f';
@@ -73,6 +73,75 @@ describe('parseIngressEntry', () => {
     expect(tooMany.rejections[0]).toMatchObject({ code: 'TOO_LARGE', reason: expect.stringMatching(/10001 ids; the maximum is 10000: split the batch/) });
     const tooLong = parseIngressEntry(['session_ids', `["${'a'.repeat(INGRESS_LIMITS.maxSessionIdsLength)}"]`]);
     expect(tooLong.rejections[0]?.code).toBe('TOO_LARGE');
+  });
+});
+
+describe('parseIngressEntry against hostile input', () => {
+  const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
+  it('a 5,000-level nested array element no longer throws (JSON.stringify overflowed the stack in the preview): it is rejected with a readable reason', () => {
+    const r = parseIngressEntry(['session_ids', `["ok-1",${nested(5000)},"ok-2"]`]);
+    expect(r.requests.map((x) => x.sessionId)).toEqual(['ok-1', 'ok-2']);
+    expect(r.rejections).toHaveLength(1);
+    expect(r.rejections[0]).toMatchObject({ code: 'INVALID_SESSION_ID', item: { index: 1 } });
+    expect(r.rejections[0]?.reason).toBe('`session_ids[1]` "[[[[[[[[[…]]]]]]]]]": expected a session id string, got an array');
+    // ...and so does its record (the element as JSON would overflow too).
+    const rec = buildRejectedRecord('1-0', ['session_ids', '…'], r.rejections[0]!, 1);
+    expect(rec.slice(rec.indexOf('input'), rec.indexOf('input') + 2)).toEqual(['input', '"[[[[[[[[[…]]]]]]]]]"']);
+    expect(rec.slice(-2)).toEqual(['truncated', '1']);
+  });
+
+  it('is total: whatever it is handed, anything thrown while reading becomes an UNPARSEABLE rejection with the message', () => {
+    const hostile = new Proxy(['session_id', 'a'], {
+      get(target, key, receiver) {
+        if (key === '1') throw new RangeError('Maximum call stack size exceeded');
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    for (const input of [hostile, null, undefined]) {
+      const r = parseIngressEntry(input as unknown as string[]);
+      expect(r.requests).toEqual([]);
+      expect(r.rejections).toHaveLength(1);
+      expect(r.rejections[0]?.code).toBe('UNPARSEABLE');
+      expect(r.rejections[0]?.reason).toMatch(/^the entry could not be read \((RangeError: Maximum call stack size exceeded|TypeError: .+)\)$/);
+    }
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])('an extra field named %s is ignored as an unknown field, not reported as a misspelling', (name) => {
+    expect(parseIngressEntry(['session_id', 'a', name, 'x'])).toEqual({ requests: [{ sessionId: 'a' }], rejections: [] });
+  });
+
+  it(`records up to ${MAX_ITEM_REJECTIONS} invalid elements one by one, and more than that as one summarised rejection (10,000 of them wrote 10,000 records)`, () => {
+    const five = parseIngressEntry(['session_ids', JSON.stringify(['a/1', 'a/2', 'ok', 'a/3', 'a/4', 'a/5'])]);
+    expect(five.rejections.map((x) => x.item?.index)).toEqual([0, 1, 3, 4, 5]);
+    const ids = Array.from({ length: INGRESS_LIMITS.maxBatchIds }, (_, i) => (i === 7 ? 'fine-7' : i % 2 ? `bad/${i}` : i));
+    const r = parseIngressEntry(['session_ids', JSON.stringify(ids), 'request_id', 'r-1']);
+    expect(r.requests).toEqual([{ sessionId: 'fine-7', requestId: 'r-1' }]);
+    expect(r.rejections).toHaveLength(1);
+    const [summary] = r.rejections;
+    expect(summary).toMatchObject({ code: 'INVALID_SESSION_ID', items: { count: 9999 } });
+    expect(summary?.item).toBeUndefined();
+    expect(summary?.items?.first.map((i) => [i.index, i.input])).toEqual([[0, 0], [1, 'bad/1'], [2, 2], [3, 'bad/3'], [4, 4]]);
+    expect(summary?.reason).toMatch(/^9999 of the 10000 elements of `session_ids` are invalid \(the 1 others went through\); the first: `session_ids\[0\]` "0": expected a session id string, got number$/);
+    const rec = buildRejectedRecord('9-0', ['session_ids', JSON.stringify(ids), 'request_id', 'r-1'], summary!, 3);
+    const m = Object.fromEntries(rec.flatMap((v, i) => (i % 2 === 0 ? [[v, rec[i + 1]]] : [])));
+    expect(m).toMatchObject({ entry_id: '9-0', code: 'INVALID_SESSION_ID', invalid_count: '9999', request_id: 'r-1' });
+    expect(m.fields).toBeUndefined();
+    expect(JSON.parse(m.invalid_items!)).toEqual([
+      { index: 0, input: '0', reason: expect.stringMatching(/got number/) },
+      { index: 1, input: '"bad/1"', reason: expect.stringMatching(/`session_ids\[1\]` "bad\/1": invalid session id: /) },
+      { index: 2, input: '2', reason: expect.any(String) },
+      { index: 3, input: '"bad/3"', reason: expect.any(String) },
+      { index: 4, input: '4', reason: expect.any(String) },
+    ]);
+  });
+
+  it('describes an entry too large to read by its field names and byte lengths', () => {
+    const r = rejectOversizedEntry(['session_ids', 'x'.repeat(1024), 'request_id', 'r'], { items: 4, bytes: 41_943_067, lengths: [11, 41_943_040, 10, 1] });
+    expect(r).toEqual({
+      requests: [],
+      rejections: [{ code: 'TOO_LARGE', clipped: true, reason: 'the entry is too large to read (41943067 bytes in all): field "session_ids" is 41943040 bytes long (at most 1048576 characters are accepted)' }],
+    });
   });
 });
 
