@@ -32,20 +32,21 @@ export function isNoGroupError(err: unknown): boolean {
  * Reads entries for the bridge without ever sending it a value too large to accept (see
  * INGRESS_READ_LIMITS): each entry is measured inside Redis, and one beyond the limits comes
  * back with its names and values cut and their lengths. Entries are taken one at a time
- * (XREADGROUP / XAUTOCLAIM with COUNT 1) until `count` entries or about `budget` bytes, so one
- * reply stays small whatever the stream holds, and nothing is delivered that is not returned.
+ * (XREADGROUP / XAUTOCLAIM with COUNT 1) until `count` entries, about `budget` bytes sent or
+ * about `scanBudget` bytes looked at (so one call does not hold Redis long over huge entries),
+ * so one reply stays small whatever the stream holds, and nothing is delivered that is not returned.
  *
- * KEYS[1] stream. ARGV: group, consumer, mode, count, budget, sessionIdsBytes, fieldBytes,
- * maxItems, clipBytes, name of the `session_ids` field, then per mode:
+ * KEYS[1] stream. ARGV: group, consumer, mode, count, budget, scanBudget, sessionIdsBytes,
+ * fieldBytes, maxItems, clipBytes, name of the `session_ids` field, then per mode:
  * `new` ids... (entries already delivered to this consumer, fetched first, then new ones are read);
  * `history` (this consumer's pending entries, from the start); `claim` cursor, minIdleMs.
  * Returns {cursor, {{id, fields | false, deliveries, false | {items, bytes, length...}}...}}.
  */
 const READ_SCRIPT = `
 local stream, group, consumer, mode = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local count, budget = tonumber(ARGV[4]), tonumber(ARGV[5])
-local batchBytes, fieldBytes, maxItems, clipBytes = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local batchField = ARGV[10]
+local count, budget, scanBudget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local batchBytes, fieldBytes, maxItems, clipBytes = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local batchField = ARGV[11]
 
 -- The first clipBytes bytes of s, not splitting a UTF-8 sequence.
 local function cut(s)
@@ -59,9 +60,9 @@ local function cut(s)
   return string.sub(s, 1, e)
 end
 
--- The fields as they may be sent, what the reply says of an entry too large, and the bytes sent.
+-- The fields as they may be sent, what the reply says of an entry too large, the bytes sent and looked at.
 local function screen(fields)
-  if not fields then return false, false, 0 end
+  if not fields then return false, false, 0, 0 end
   local n, total = #fields, 0
   local over = n > maxItems
   for i = 1, n do
@@ -73,14 +74,14 @@ local function screen(fields)
       if len > limit then over = true end
     end
   end
-  if not over then return fields, false, total end
+  if not over then return fields, false, total, total end
   local kept, info, size = {}, {n, total}, 0
   for i = 1, math.min(n, maxItems) do
     kept[i] = cut(fields[i])
     info[#info + 1] = #fields[i]
     size = size + #kept[i]
   end
-  return kept, info, size
+  return kept, info, size, total
 end
 
 local function deliveries(id)
@@ -89,19 +90,21 @@ local function deliveries(id)
   return 0
 end
 
-local out, used, cursor = {}, 0, ''
+local out, used, seen, cursor = {}, 0, 0, ''
 local function add(id, fields, delivered)
-  local sent, info, size = screen(fields)
+  local sent, info, size, total = screen(fields)
   used = used + size + #id
+  seen = seen + total
   out[#out + 1] = {id, sent, delivered, info}
 end
+local function more() return #out < count and used < budget and seen < scanBudget end
 
 if mode == 'new' then
-  for i = 11, #ARGV do
+  for i = 12, #ARGV do
     local r = redis.call('XRANGE', stream, ARGV[i], ARGV[i])
     add(ARGV[i], r[1] and r[1][2] or false, deliveries(ARGV[i]))
   end
-  while #out < count and used < budget do
+  while more() do
     local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
     local e = r and r[1][2][1]
     if not e then break end
@@ -109,7 +112,7 @@ if mode == 'new' then
   end
 elseif mode == 'history' then
   local after = '0'
-  while #out < count and used < budget do
+  while more() do
     local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, after)
     local e = r and r[1][2][1]
     if not e then break end
@@ -117,11 +120,11 @@ elseif mode == 'history' then
     add(e[1], e[2], deliveries(e[1]))
   end
 else
-  cursor = ARGV[11]
+  cursor = ARGV[12]
   -- At most count XAUTOCLAIM calls, each scanning at most 10 pending entries.
   for _ = 1, count do
-    if #out >= count or used >= budget then break end
-    local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[12], cursor, 'COUNT', 1)
+    if not more() then break end
+    local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[13], cursor, 'COUNT', 1)
     cursor = r[1]
     for _, e in ipairs(r[2]) do
       if e then add(e[1], e[2], deliveries(e[1])) end
@@ -134,6 +137,8 @@ return {cursor, out}
 
 /** About the most bytes of entries one read returns (always at least one entry). */
 export const READ_BUDGET_BYTES = 4 * 1024 * 1024;
+/** About the most bytes of entries one read looks at inside Redis (always at least one entry). */
+export const READ_SCAN_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /** What {@link readEntries} reads: new entries (after fetching some already delivered), this consumer's pending ones, or entries claimed from others. */
 export type ReadMode = { kind: 'new'; delivered?: readonly string[] } | { kind: 'history' } | { kind: 'claim'; cursor: string; minIdleMs: number };
@@ -152,7 +157,7 @@ export interface ReadResult {
 export async function readEntries(redis: Redis, stream: string, consumer: string, mode: ReadMode, count: number): Promise<ReadResult> {
   const L = INGRESS_READ_LIMITS;
   const extra = mode.kind === 'new' ? (mode.delivered ?? []) : mode.kind === 'claim' ? [mode.cursor, String(mode.minIdleMs)] : [];
-  const args = [INGRESS_GROUP, consumer, mode.kind, count, READ_BUDGET_BYTES, L.sessionIdsBytes, L.fieldBytes, L.maxItems, L.clipBytes, INGRESS_FIELDS.sessionIds, ...extra];
+  const args = [INGRESS_GROUP, consumer, mode.kind, count, READ_BUDGET_BYTES, READ_SCAN_BUDGET_BYTES, L.sessionIdsBytes, L.fieldBytes, L.maxItems, L.clipBytes, INGRESS_FIELDS.sessionIds, ...extra];
   const [cursor, rows] = (await redis.eval(READ_SCRIPT, 1, stream, ...args.map(String))) as [string, Array<[string, string[] | null, number, number[] | null]>];
   const result: ReadResult = { entries: [], deliveries: new Map(), oversized: new Map(), cursor };
   for (const [id, fields, deliveries, info] of rows) {
