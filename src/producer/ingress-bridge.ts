@@ -15,6 +15,7 @@ import {
   ensureIngressGroup,
   idsOfBufferReply,
   isNoGroupError,
+  isRedisFault,
   pruneIdleConsumers,
   readEntries,
   rejectAndAck,
@@ -124,19 +125,6 @@ function idsIn(pairs: string[] | null): number {
   let commas = 0;
   for (let i = raw.indexOf(','); i >= 0; i = raw.indexOf(',', i + 1)) commas++;
   return commas + 1;
-}
-
-/**
- * True when `err` comes from Redis or the connection to it (a reply error such as LOADING, NOPERM
- * or OOM, a closed or reconnecting connection, a timeout), not from handling the entries in
- * hand: such failures are retried for ever and never set an entry aside.
- */
-function isRedisFault(err: unknown, connections: readonly Redis[]): boolean {
-  if (connections.some((c) => c.status !== 'ready')) return true;
-  if (!(err instanceof Error)) return false;
-  if (/^(Reply|Parser|Abort|Interrupt|Redis|MaxRetriesPerRequest)Error$/.test(err.name)) return true;
-  if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return true;
-  return /Connection is closed|Command timed out|Stream isn't writeable|connect ETIMEDOUT|Socket timeout|Cluster/.test(String(err.message));
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -367,7 +355,12 @@ export function startIngressBridge(options: IngressBridgeOptions): IngressBridge
           else inHand.headFaults++;
           delayMs = Math.min(1000, 50 * 2 ** (inHand.faults + inHand.headFaults));
         }
-        logger.warn({ err, delayMs, entriesInHand: inHand?.entries.length ?? 0, faults: inHand ? inHand.faults + inHand.headFaults : 0 }, 'ingress bridge step failed; retrying');
+        const context = { delayMs, entriesInHand: inHand?.entries.length ?? 0, faults: inHand ? inHand.faults + inHand.headFaults : 0 };
+        try {
+          logger.warn({ err, ...context }, 'ingress bridge step failed; retrying');
+        } catch {
+          logger.warn({ err: describeThrown(err), ...context }, 'ingress bridge step failed; retrying'); // an error pino cannot serialise
+        }
         await pause(delayMs);
       }
     }

@@ -23,9 +23,26 @@ export async function ensureIngressGroup(redis: Redis, stream: string): Promise<
   }
 }
 
-/** True for the error Redis answers when the stream or the group was deleted under us. */
+/** True for the error Redis answers when the stream or the group was deleted under us (also from inside a script). */
 export function isNoGroupError(err: unknown): boolean {
-  return String((err as Error | undefined)?.message ?? '').startsWith('NOGROUP');
+  return /(^|\s)NOGROUP\b/.test(String((err as Error | undefined)?.message ?? ''));
+}
+
+/**
+ * True when `err` comes from Redis or the connection to it (a reply error such as LOADING, NOPERM
+ * or OOM, a closed or reconnecting connection, a timeout), not from handling the entries in
+ * hand: such failures are retried for ever and never set an entry aside.
+ */
+export function isRedisFault(err: unknown, connections: readonly Redis[]): boolean {
+  if (connections.some((c) => c.status !== 'ready')) return true;
+  if (!(err instanceof Error)) return false;
+  try {
+    if (/^(Reply|Parser|Abort|Interrupt|Redis|MaxRetriesPerRequest)Error$/.test(err.name)) return true;
+    if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return true;
+    return /Connection is closed|Command timed out|Stream isn't writeable|connect ETIMEDOUT|Socket timeout|Cluster/.test(String(err.message));
+  } catch {
+    return false; // an error whose fields cannot be read did not come from ioredis
+  }
 }
 
 /**
@@ -33,8 +50,8 @@ export function isNoGroupError(err: unknown): boolean {
  * INGRESS_READ_LIMITS): each entry is measured inside Redis, and one beyond the limits comes
  * back with its names and values cut and their lengths. Entries are taken one at a time
  * (XREADGROUP / XAUTOCLAIM with COUNT 1) until `count` entries, about `budget` bytes sent or
- * about `scanBudget` bytes looked at (so one call does not hold Redis long over huge entries),
- * so one reply stays small whatever the stream holds, and nothing is delivered that is not returned.
+ * about `scanBudget` bytes looked at (so one call does not hold Redis long over huge entries):
+ * one reply stays small whatever the stream holds, and nothing is delivered that is not returned.
  *
  * KEYS[1] stream. ARGV: group, consumer, mode, count, budget, scanBudget, sessionIdsBytes,
  * fieldBytes, maxItems, clipBytes, name of the `session_ids` field, then per mode:

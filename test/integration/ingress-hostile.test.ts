@@ -276,6 +276,19 @@ describe('ingress bridge against hostile entries', () => {
     await t.cleanup();
   });
 
+  it('the stream deleted under a running bridge: it creates its group again and reads what is written next', async () => {
+    const t = await setup();
+    const bridge = t.start();
+    await t.xadd('session_id', 'before-del');
+    await waitFor('first entry', () => bridge.stats().entries === 1);
+    await t.redis.del(t.k.ingress);
+    await t.xadd('session_id', 'after-del'); // a new stream, without the group
+    await waitFor('entry written after the delete', () => bridge.stats().entries === 2);
+    expect(await t.waiting()).toEqual(['after-del', 'before-del']);
+    await bridge.close();
+    await t.cleanup();
+  });
+
   it('a backlog of 100 small entries is still read and handled as one batch', async () => {
     const t = await setup();
     const first = t.start();
