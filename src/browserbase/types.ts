@@ -5,9 +5,15 @@
 
 export const SESSION_STATUSES = ['PENDING', 'RUNNING', 'ERROR', 'TIMED_OUT', 'COMPLETED'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
-/** `PENDING` and `RUNNING` are active; every other status is terminal. */
+/** `PENDING` and `RUNNING` are active; `ERROR`, `TIMED_OUT` and `COMPLETED` are terminal. */
 export const ACTIVE_STATUSES: readonly SessionStatus[] = ['PENDING', 'RUNNING'];
-export const isTerminalStatus = (s: string): boolean => s !== 'PENDING' && s !== 'RUNNING';
+/** The statuses of a session that has ended. */
+export const TERMINAL_STATUSES: readonly SessionStatus[] = ['ERROR', 'TIMED_OUT', 'COMPLETED'];
+/**
+ * True only for a documented terminal status. An unknown status (a future one, or a stand-in
+ * server's answer) is not taken as "ended": a close is never reported done on a guess.
+ */
+export const isTerminalStatus = (s: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
 export const REGIONS = ['us-west-2', 'us-east-1', 'eu-central-1', 'ap-southeast-1'] as const;
 export type Region = (typeof REGIONS)[number];

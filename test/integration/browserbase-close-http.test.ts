@@ -32,6 +32,11 @@ describe('closeSession: the real API semantics', () => {
     expect(server.requests.map((r) => r.method)).toEqual(['POST', 'GET']);
   });
 
+  it('an unknown status on the follow-up GET is no longer taken as "ended": 409 then GET "STOPPING" -> the close error, not already_gone', async () => {
+    const { client } = await closeThenGet([409, { statusCode: 409, error: 'Conflict', message: 'busy' }], [200, fakeSession('a', 'STOPPING')]);
+    expect((await caught(client.closeSession('a'))).code).toBe('TRANSIENT');
+  });
+
   it('400, then GET 404 -> already_gone', async () => {
     const { client } = await closeThenGet([400, {}], [404, notFoundBody()]);
     expect(await client.closeSession('a')).toMatchObject({ status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 400 });
