@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs } from '../shared/backoff.js';
 import { BrowserbaseError, isRetryableError } from './errors.js';
 
 export interface WithRetriesOptions {
@@ -20,7 +21,7 @@ export interface WithRetriesOptions {
  */
 export function retryDelayMs(error: BrowserbaseError, attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, maxMs);
-  return Math.round(random() * Math.min(maxMs, baseMs * 2 ** (attempt - 1)));
+  return backoffDelayMs(attempt, baseMs, maxMs, random);
 }
 
 /**

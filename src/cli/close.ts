@@ -6,7 +6,7 @@ import { isInvalid, normalizeCloseRequest } from '../producer/close-request.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { printable } from '../shared/printable.js';
-import { parseDuration } from '../sweep/duration.js';
+import { parseDuration } from '../shared/duration.js';
 import { InputFormatError, readCloseInputs, type RawInput } from './close-input.js';
 import { action, addConfigOptions, CliError, loadConfig } from './common.js';
 import { closeRedis, connectRedis } from './connect.js';

@@ -3,7 +3,7 @@ import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.
 import type { Config } from '../config/index.js';
 import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
-import { formatDuration } from '../sweep/duration.js';
+import { formatDuration } from '../shared/duration.js';
 import type { SweepParams } from '../sweep/find-orphans.js';
 import { runSweep, type SweepReport } from '../sweep/run-sweep.js';
 import {

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { backoffCeilingMs } from './backoff.js';
 
 export type { Redis };
 
@@ -20,7 +21,7 @@ export function createRedis(url: string, { role = 'worker', name }: CreateRedisO
     enableOfflineQueue: true,
     connectionName: name,
     // Reconnect quickly at first, then every 2 s at most; never give up.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: (times) => backoffCeilingMs(times + 1, 50, 2000),
     lazyConnect: false,
   };
   const redis = new Redis(url, options);

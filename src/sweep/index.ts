@@ -1,5 +1,5 @@
 // Orphan sweeps: find sessions left running and enqueue their closes, once or on a schedule.
-export { parseDuration, formatDuration, DurationError, DURATION_UNITS, type DurationBounds, type DurationUnit } from './duration.js';
+export { parseDuration, formatDuration, DurationError, DURATION_UNITS, type DurationBounds, type DurationUnit } from '../shared/duration.js';
 export { findOrphans, selectOrphans, sessionStartMs, type OrphanSelection, type OrphanSummary, type SweepParams } from './find-orphans.js';
 export { runSweep, type RunSweepOptions, type SweepReport } from './run-sweep.js';
 export {

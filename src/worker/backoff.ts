@@ -1,12 +1,5 @@
-/**
- * Exponential backoff with full jitter and a cap (the AWS "full jitter" scheme): the delay before
- * retry `attempt` (1-based: the delay after the first failure is attempt 1) is uniform in
- * `[0, min(maxMs, baseMs * 2^(attempt-1))]`. Pure; `random` is injectable for tests.
- */
-export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
-}
+/** Exponential backoff with full jitter: one formula for every retry loop (see shared/backoff.ts). */
+export { backoffDelayMs } from '../shared/backoff.js';
 
 /** Default cap of one backoff delay (ms). */
 export const DEFAULT_BACKOFF_MAX_MS = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DurationError, formatDuration, parseDuration } from '../../src/sweep/duration.js';
+import { DurationError, formatDuration, parseDuration } from '../../src/shared/duration.js';
 
 describe('parseDuration', () => {
   it.each([

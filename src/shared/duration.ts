@@ -1,4 +1,4 @@
-import { BbReaperError } from '../shared/errors.js';
+import { BbReaperError } from './errors.js';
 
 /** Milliseconds per unit accepted by {@link parseDuration}. */
 export const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
