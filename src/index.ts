@@ -1,6 +1,6 @@
 // The library API of bb-reaper: named exports only.
 export { resolveConfig, ConfigError, PLAN_PRESETS, PLANS, type Config, type ConfigFlags, type Plan } from './config/index.js';
-export { BbReaperError } from './shared/errors.js';
+export { BbReaperError, ERROR_CODES, isErrorCode, type ErrorCode } from './shared/errors.js';
 export {
   createBrowserbaseClient,
   BrowserbaseError,
