@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { CommanderError, Option, type Command } from 'commander';
 import { ConfigError, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -75,6 +75,11 @@ export function reportError(err: unknown): number {
   if (err instanceof CliError) {
     process.stderr.write(`bb-reaper: ${printable(message)}\n`);
     return err.exitCode;
+  }
+  // An option value checked inside an action (toolkit/options.ts `parse*`): a usage error, as when commander checks it.
+  if (err instanceof CommanderError) {
+    process.stderr.write(`bb-reaper: ${printable(message)}\n`);
+    return EXIT.USAGE;
   }
   const code = err instanceof BbReaperError ? ` [${printable(err.code)}]` : '';
   process.stderr.write(`bb-reaper: ${printable(message)}${code}\n`);
