@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PREFIX } from '../shared/names.js';
 
 /** Named limits: the schema and the docs read them from here. */
 export const LIMITS = {
@@ -89,7 +90,7 @@ export const configSchema = z
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'expected 1-64 characters of letters, digits, `_ { } . -`')
-      .default('bb-reaper'),
+      .default(DEFAULT_PREFIX),
     /** Plan preset for rate and concurrency. */
     plan: z.enum(PLANS, { error: `expected one of ${PLANS.join(', ')}` }).default('developer'),
     /** Max close requests per second, all workers together. Default: the plan's preset. */

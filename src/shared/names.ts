@@ -3,6 +3,9 @@
  * starts with the configured prefix (`BB_REAPER_PREFIX`, default `bb-reaper`).
  */
 
+/** Key prefix when none is configured (`BB_REAPER_PREFIX` / `--prefix`): the one place this default is written. */
+export const DEFAULT_PREFIX = 'bb-reaper';
+
 /** BullMQ queue that holds pending close requests. */
 export const CLOSE_QUEUE = 'close';
 /** BullMQ queue that holds closes that failed for good, with their provenance. */
