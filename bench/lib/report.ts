@@ -1,4 +1,4 @@
-import { formatTable } from '../../src/cli/table.js';
+import { formatTable } from '../../src/cli/toolkit/table.js';
 
 /** One measured target: the figure, the goal, and whether this run met it. */
 export interface TargetCheck {

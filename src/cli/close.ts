@@ -8,13 +8,13 @@ import { createProducer } from '../producer/producer.js';
 import { printable } from '../shared/printable.js';
 import { parseDuration } from '../shared/duration.js';
 import { InputFormatError, readCloseInputs, type RawInput } from './close-input.js';
-import { action, addConfigOptions, CliError, loadConfig } from './common.js';
-import { closeRedis, connectRedis } from './connect.js';
-import { EXIT } from './exit-codes.js';
+import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
+import { EXIT } from './toolkit/exit-codes.js';
 import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
-import { printErr, printJson, printOut } from './output.js';
-import { createProgressReporter } from './progress.js';
-import { displayText } from './table.js';
+import { printErr, printJson, printOut } from './toolkit/output.js';
+import { createProgressReporter } from './toolkit/progress.js';
+import { displayText } from './toolkit/table.js';
 
 interface CloseOptions {
   file?: string;

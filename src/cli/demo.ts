@@ -5,11 +5,11 @@ import { DEMO_SETTINGS, formatDemoSummary } from '../demo/summary.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { EXIT_INTERRUPTED } from './follow.js';
-import { action, CliError } from './common.js';
-import { EXIT } from './exit-codes.js';
-import { printErr, printJson, printOut } from './output.js';
+import { action, CliError } from './toolkit/command.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { printErr, printJson, printOut } from './toolkit/output.js';
 import { parseCount } from './dlq.js';
-import { createProgressReporter } from './progress.js';
+import { createProgressReporter } from './toolkit/progress.js';
 
 /** Most sessions a demo run creates. */
 export const MAX_DEMO_SESSIONS = 100_000;

@@ -6,11 +6,11 @@ import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterEntry } from '../worker/dead-letter.js';
 import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker } from './follow.js';
-import { action, addConfigOptions, CliError, loadConfig } from './common.js';
-import { closeRedis, connectRedis } from './connect.js';
-import { EXIT } from './exit-codes.js';
-import { printErr, printJson, printOut } from './output.js';
-import { displayText, formatTable, truncate } from './table.js';
+import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { printErr, printJson, printOut } from './toolkit/output.js';
+import { displayText, formatTable, truncate } from './toolkit/table.js';
 
 /** Largest `--limit` of `dlq list`. */
 export const MAX_LIST_LIMIT = 10_000;

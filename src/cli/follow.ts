@@ -3,8 +3,8 @@ import type { Redis } from '../shared/redis.js';
 import { waitForCloses, type WaitReport } from '../producer/wait.js';
 import { printable } from '../shared/printable.js';
 import { readWorkerHeartbeats } from '../worker/heartbeat.js';
-import { printErr, printOut } from './output.js';
-import { createProgressReporter } from './progress.js';
+import { printErr, printOut } from './toolkit/output.js';
+import { createProgressReporter } from './toolkit/progress.js';
 
 /** Exit code after Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;

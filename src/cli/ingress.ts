@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { startIngressBridge } from '../producer/ingress-bridge.js';
 import { keys } from '../shared/names.js';
-import { addConfigOptions, action, cliLogger, CliError, loadConfig } from './common.js';
-import { closeRedis, connectRedis } from './connect.js';
-import { EXIT } from './exit-codes.js';
+import { addConfigOptions, action, cliLogger, CliError, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
+import { EXIT } from './toolkit/exit-codes.js';
 
 interface IngressFlags {
   consumerName?: string;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from './toolkit/exit-codes.js';
 
 /** Each command lives in its own file and registers itself on the program. */
 type Register = (program: Command) => void;

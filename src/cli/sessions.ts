@@ -14,10 +14,10 @@ import {
 } from '../browserbase/index.js';
 import { printable } from '../shared/printable.js';
 import { sessionStartMs } from '../sweep/find-orphans.js';
-import { action, addConfigOptions, CliError, loadConfig } from './common.js';
-import { EXIT } from './exit-codes.js';
-import { jsonText, printErr, printJson, printOut } from './output.js';
-import { compactJson, displayText, formatAge, formatTable, truncate } from './table.js';
+import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
+import { compactJson, displayText, formatAge, formatTable, truncate } from './toolkit/table.js';
 
 /** Largest `userMetadata` the API accepts, in characters of its JSON. */
 export const MAX_USER_METADATA_CHARS = 511;

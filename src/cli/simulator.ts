@@ -6,9 +6,9 @@ import {
   startSimulator,
   type SimulatorOptions,
 } from '../simulator/index.js';
-import { action, CliError } from './common.js';
-import { EXIT } from './exit-codes.js';
-import { printJson } from './output.js';
+import { action, CliError } from './toolkit/command.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { printJson } from './toolkit/output.js';
 
 interface SimulatorFlags {
   port: string;

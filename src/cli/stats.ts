@@ -6,12 +6,12 @@ import { createSweepQueue, listSweepSchedules, type SweepSchedule } from '../swe
 import { HEARTBEAT_INTERVAL_MS, readWorkerHeartbeats } from '../worker/heartbeat.js';
 import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
 import { HEARTBEAT_FRESH_MS } from './follow.js';
-import { action, addConfigOptions, CliError, loadConfig } from './common.js';
-import { closeRedis, connectRedis } from './connect.js';
-import { EXIT } from './exit-codes.js';
-import { printJson, printOut } from './output.js';
+import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { printJson, printOut } from './toolkit/output.js';
 import { formatSchedules } from './sweep.js';
-import { formatAge } from './table.js';
+import { formatAge } from './toolkit/table.js';
 
 /** What `stats --json` prints. */
 export interface StatsReport {

@@ -18,12 +18,12 @@ import {
 } from '../sweep/scheduler.js';
 import { parseDurationOption } from './close.js';
 import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
-import { action, addConfigOptions, CliError, loadConfig } from './common.js';
-import { closeRedis, connectRedis } from './connect.js';
-import { EXIT } from './exit-codes.js';
-import { printJson, printOut } from './output.js';
-import { createProgressReporter } from './progress.js';
-import { compactJson, formatAge, formatTable, truncate } from './table.js';
+import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { printJson, printOut } from './toolkit/output.js';
+import { createProgressReporter } from './toolkit/progress.js';
+import { compactJson, formatAge, formatTable, truncate } from './toolkit/table.js';
 
 interface SweepOptions {
   olderThan?: string;

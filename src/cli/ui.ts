@@ -2,8 +2,8 @@ import { Option, type Command } from 'commander';
 import { LIMITS } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
-import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './common.js';
-import { EXIT } from './exit-codes.js';
+import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
+import { EXIT } from './toolkit/exit-codes.js';
 
 /** How long the first signal waits for in-flight requests and re-drives before forcing exit (ms). */
 export const DEFAULT_UI_SHUTDOWN_TIMEOUT_MS = 10_000;

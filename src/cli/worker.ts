@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { BrowserbaseError } from '../browserbase/index.js';
 import { startWorkerService } from '../worker/service.js';
-import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './common.js';
-import { EXIT } from './exit-codes.js';
+import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
+import { EXIT } from './toolkit/exit-codes.js';
 
 /** How long the first signal waits for in-flight closes before forcing exit (ms). */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonText, terminalText } from '../../src/cli/output.js';
-import { compactJson, displayText, formatTable, truncate } from '../../src/cli/table.js';
+import { jsonText, terminalText } from '../../src/cli/toolkit/output.js';
+import { compactJson, displayText, formatTable, truncate } from '../../src/cli/toolkit/table.js';
 
 // eslint-disable-next-line no-control-regex -- matching raw control characters is the point
 const RAW_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/u;

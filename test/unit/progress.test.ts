@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgressReporter } from '../../src/cli/progress.js';
+import { createProgressReporter } from '../../src/cli/toolkit/progress.js';
 
 function sink(isTTY = false): { stream: NodeJS.WriteStream; text: () => string } {
   let out = '';

@@ -6,13 +6,13 @@
  * invalid. Expected \`--limit\` to be an integer from 1 to 10000, got \`0\`` and `main.ts` maps it
  * to exit 2. The `parse*` functions are the same rules for a value read elsewhere (several flags
  * checked together, see {@link collectOptionProblems}); thrown inside an action, their
- * `InvalidArgumentError` is also reported as exit 2 (`reportError` in `common.ts`).
+ * `InvalidArgumentError` is also reported as exit 2 (`reportError` in `command.ts`).
  * A check that involves several options (`--every` with `--dry-run`) is a {@link usageError}.
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { DurationError, parseDuration, type DurationBounds } from '../../shared/duration.js';
-import { CliError } from '../common.js';
-import { EXIT } from '../exit-codes.js';
+import { CliError } from './command.js';
+import { EXIT } from './exit-codes.js';
 
 /** Bounds of an integer option (both inclusive). */
 export interface IntBounds {

@@ -4,7 +4,7 @@
  * second signal, or the optional time limit, forces. One implementation, used by `worker`, `ui`,
  * `ingress`, `simulator` and (through {@link onTwoStageSignals}) `demo`.
  */
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from './exit-codes.js';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 

@@ -1,5 +1,5 @@
-import { BbReaperError } from '../shared/errors.js';
-import { printable } from '../shared/printable.js';
+import { BbReaperError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 
 /**
  * Characters `JSON.stringify` leaves raw although a terminal may act on them or they hide text:

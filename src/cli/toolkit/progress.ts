@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { printable } from '../shared/printable.js';
+import { printable } from '../../shared/printable.js';
 import { jsonText } from './output.js';
 
 /** Shows progress of long CLI work: a bar on a TTY, periodic plain or JSON lines otherwise. */

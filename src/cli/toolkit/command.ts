@@ -1,8 +1,8 @@
 import { CommanderError, Option, type Command } from 'commander';
-import { ConfigError, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../config/index.js';
-import { BbReaperError } from '../shared/errors.js';
-import { createLogger, type Logger } from '../shared/logger.js';
-import { printable } from '../shared/printable.js';
+import { ConfigError, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../../config/index.js';
+import { BbReaperError } from '../../shared/errors.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { printable } from '../../shared/printable.js';
 import { EXIT } from './exit-codes.js';
 import { printErr } from './output.js';
 import { displayText } from './table.js';

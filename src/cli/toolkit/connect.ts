@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { maskUrlPassword, type Config } from '../config/index.js';
-import { createRedis, type Redis } from '../shared/redis.js';
+import { maskUrlPassword, type Config } from '../../config/index.js';
+import { createRedis, type Redis } from '../../shared/redis.js';
 import { EXIT } from './exit-codes.js';
-import { CliError } from './common.js';
+import { CliError } from './command.js';
 
 /** How long a CLI command waits for Redis to answer its first PING, in ms. */
 export const REDIS_CONNECT_TIMEOUT_MS = 5_000;

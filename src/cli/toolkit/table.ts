@@ -1,4 +1,4 @@
-import { previewValue, printable } from '../shared/printable.js';
+import { previewValue, printable } from '../../shared/printable.js';
 
 /**
  * Renders rows as an aligned plain-text table (two spaces between columns), header first. Cells
