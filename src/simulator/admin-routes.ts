@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { previewValue } from '../shared/printable.js';
-import { isLoopbackHost } from '../ui/auth.js';
+import { isLoopbackHostHeader, originMatchesHost } from '../shared/same-site.js';
 import type { SimulatorState } from './state.js';
 import { errorBody, HttpError, readJsonBody } from './http-io.js';
 import { faultsSchema, type Faults } from './faults.js';
@@ -74,7 +74,7 @@ export function describeFaults(state: SimulatorState): Faults & { rate: number; 
  */
 export function adminCrossSiteReason(headers: IncomingHttpHeaders, { loopbackOnly }: { loopbackOnly: boolean }): string | undefined {
   const host = headers.host;
-  if (loopbackOnly && !isLoopbackHost((host ?? '').replace(/:\d+$/, ''))) {
+  if (loopbackOnly && !isLoopbackHostHeader(host)) {
     return `Host ${previewValue(host ?? '', 100)} is not a loopback name (the simulator listens on loopback)`;
   }
   const site = headers['sec-fetch-site'];
@@ -82,15 +82,7 @@ export function adminCrossSiteReason(headers: IncomingHttpHeaders, { loopbackOnl
     return `Sec-Fetch-Site is ${previewValue(site, 40)}: the admin API refuses requests from other sites`;
   }
   const origin = headers.origin;
-  if (origin !== undefined) {
-    let originHost: string | undefined;
-    try {
-      originHost = new URL(origin).host;
-    } catch {
-      originHost = undefined;
-    }
-    if (originHost === undefined || originHost !== host) return `Origin ${previewValue(origin, 100)} is not this simulator`;
-  }
+  if (origin !== undefined && !originMatchesHost(origin, host)) return `Origin ${previewValue(origin, 100)} is not this simulator`;
   return undefined;
 }
 

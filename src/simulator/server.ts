@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Session } from '../browserbase/types.js';
-import { isLoopbackHost } from '../ui/auth.js';
+import { isLoopbackHost } from '../shared/same-site.js';
 import { adminCrossSiteReason, handleAdminRequest, readAdminBody, seedSessions, updateFaults } from './admin-routes.js';
 import { handleApiRequest } from './api-routes.js';
 import type { CallRecord } from './call-log.js';

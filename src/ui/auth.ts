@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../shared/same-site.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LIMITS } from '../config/schema.js';
 import { BbReaperError } from '../shared/errors.js';
@@ -19,14 +19,7 @@ export const PUBLIC_PATHS = new Set(['/healthz']);
 const METRICS_PATH = '/metrics';
 const METRICS_METHODS = new Set(['GET', 'HEAD']);
 
-/** True for names and addresses that only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
-  return false;
-}
+export { isLoopbackHost } from '../shared/same-site.js';
 
 /**
  * Refuses to serve beyond loopback without credentials: the UI can re-drive and purge dead

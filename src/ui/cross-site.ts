@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isLoopbackHost } from './auth.js';
+import { isLoopbackHostHeader, originMatchesHost } from '../shared/same-site.js';
 
 /** Header a non-browser client sends on writes when it sends no `Origin` (any non-empty value). */
 export const CSRF_HEADER = 'x-requested-by';
@@ -20,13 +20,7 @@ export function crossSiteReason(method: string, headers: FastifyRequest['headers
   }
   const origin = headers.origin;
   if (origin !== undefined) {
-    let originHost: string | undefined;
-    try {
-      originHost = new URL(origin).host;
-    } catch {
-      originHost = undefined;
-    }
-    return originHost !== undefined && originHost === headers.host ? undefined : `Origin \`${origin}\` is not this server (\`${headers.host ?? ''}\`)`;
+    return originMatchesHost(origin, headers.host) ? undefined : `Origin \`${origin}\` is not this server (\`${headers.host ?? ''}\`)`;
   }
   const custom = headers[CSRF_HEADER];
   return typeof custom === 'string' && custom.length > 0 ? undefined : `a state-changing request without Origin must send the header \`X-Requested-By\``;
@@ -39,8 +33,7 @@ export function crossSiteReason(method: string, headers: FastifyRequest['headers
  */
 export function hostReason(host: string | undefined): string | undefined {
   if (!host) return 'no Host header';
-  const name = host.replace(/:\d+$/, '');
-  return isLoopbackHost(name) ? undefined : `Host \`${host}\` is not a loopback name; set credentials to serve other names`;
+  return isLoopbackHostHeader(host) ? undefined : `Host \`${host}\` is not a loopback name; set credentials to serve other names`;
 }
 
 /** An `onRequest` hook: 403 for cross-site writes (and, without credentials, foreign Host names). */
