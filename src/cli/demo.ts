@@ -4,23 +4,23 @@ import { HOSTILE_IDS, runDemo } from '../demo/run-demo.js';
 import { DEMO_SETTINGS, formatDemoSummary } from '../demo/summary.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { EXIT_INTERRUPTED } from './follow.js';
 import { action, CliError } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
+import { choiceOption, intOption } from './toolkit/options.js';
 import { printErr, printJson, printOut } from './toolkit/output.js';
-import { parseCount } from './dlq.js';
 import { createProgressReporter } from './toolkit/progress.js';
+import { onTwoStageSignals } from './toolkit/shutdown.js';
 
 /** Most sessions a demo run creates. */
 export const MAX_DEMO_SESSIONS = 100_000;
 
 interface DemoCliOptions {
-  sessions: string;
+  sessions: number;
   json?: boolean;
   redisUrl?: string;
   ui?: boolean;
   hold?: boolean;
-  logLevel?: string;
+  logLevel: (typeof LOG_LEVELS)[number];
 }
 
 export function register(program: Command): void {
@@ -34,38 +34,35 @@ export function register(program: Command): void {
         'short burst of 5xx answers forces retries and two malformed ids are dead-lettered; prints a summary and ' +
         'serves the queue UI. Needs no API key: it never talks to Browserbase.',
     )
-    .option('--sessions <n>', `sessions to create and close (1-${MAX_DEMO_SESSIONS})`, String(DEMO_SETTINGS.sessions))
+    .addOption(intOption('--sessions <n>', `sessions to create and close (1-${MAX_DEMO_SESSIONS})`, { min: 1, max: MAX_DEMO_SESSIONS, default: DEMO_SETTINGS.sessions }))
     .option('--json', 'print the summary as JSON on stdout')
     .option('--redis-url <url>', 'Redis to use when it answers [env REDIS_URL]')
     .option('--no-ui', 'do not serve the queue UI')
     .option('--hold', 'keep the UI, simulator and Redis up after the summary until Ctrl-C (default on a terminal)')
     .option('--no-hold', 'exit right after the summary')
-    .option('--log-level <level>', 'log level of the workers (stderr)', 'error');
+    .addOption(choiceOption('--log-level <level>', 'log level of the workers (stderr)', LOG_LEVELS, 'error'));
   cmd.addHelpText('after', '\nExit codes: 0 done (the demo\'s dead letters are expected); 1 runtime failure (e.g. no Redis and no redis-server); 2 invalid usage; 130 interrupted.');
   cmd.action(action(async (opts: DemoCliOptions) => runDemoCommand(opts)));
 }
 
 async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
-  const sessions = parseCount(opts.sessions, '--sessions', 1, MAX_DEMO_SESSIONS);
-  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel ?? 'error')) throw new CliError(`Expected \`--log-level\` to be one of ${LOG_LEVELS.join(', ')}, got \`${opts.logLevel}\``, EXIT.USAGE);
+  const sessions = opts.sessions;
   const redisUrl = opts.redisUrl ?? (process.env.REDIS_URL || 'redis://127.0.0.1:6379');
   const hold = opts.hold ?? Boolean(process.stdout.isTTY && process.stdin.isTTY);
-  const logger = createLogger({ level: opts.logLevel ?? 'error', destination: 2 });
+  const logger = createLogger({ level: opts.logLevel, destination: 2 });
   const say = (line: string) => {
     if (!opts.json) printErr(`${line}\n`);
   };
 
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
+  // Two stages: the first signal stops the run (the summary still prints), a second exits at once.
+  const removeSignalHandlers = onTwoStageSignals({
+    first() {
       say('\nstopping (Ctrl-C again to force)...');
       controller.abort();
-    } else process.exit(EXIT_INTERRUPTED);
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+    },
+    later: () => process.exit(EXIT.INTERRUPTED),
+  });
   const progress = createProgressReporter({ label: 'closing', total: sessions + HOSTILE_IDS.length, json: opts.json });
   try {
     let run;
@@ -99,9 +96,8 @@ async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
       });
     }
     await run.stop();
-    return summary.interrupted ? EXIT_INTERRUPTED : EXIT.OK;
+    return summary.interrupted ? EXIT.INTERRUPTED : EXIT.OK;
   } finally {
-    process.removeListener('SIGINT', onSigint);
-    process.removeListener('SIGTERM', onSigint);
+    removeSignalHandlers();
   }
 }

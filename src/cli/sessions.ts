@@ -17,6 +17,7 @@ import { sessionStartMs } from '../sweep/find-orphans.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
+import { choiceOption, intOption, InvalidArgumentError } from './toolkit/options.js';
 import { compactJson, displayText, formatAge, formatTable, truncate } from './toolkit/table.js';
 
 /** Largest `userMetadata` the API accepts, in characters of its JSON. */
@@ -70,16 +71,13 @@ export function register(program: Command): void {
     sessions
       .command('list')
       .description('List sessions, newest first.')
-      .option('--status <status>', `only this status: ${SESSION_STATUSES.join(', ')}`)
+      .addOption(choiceOption('--status <status>', 'only this status', SESSION_STATUSES))
       .option('--q <query>', "user-metadata query, e.g. \"user_metadata['owner']:'ci'\"")
       .option('--json', 'print a JSON array'),
   ).action(
-    action(async (opts: Opts & { status?: string; q?: string }) => {
-      if (opts.status !== undefined && !(SESSION_STATUSES as readonly string[]).includes(opts.status)) {
-        throw new CliError(`Expected \`--status\` to be one of ${SESSION_STATUSES.join(', ')}, got \`${opts.status}\``, EXIT.USAGE);
-      }
+    action(async (opts: Opts & { status?: SessionStatus; q?: string }) => {
       return withClient(opts, async (client) => {
-        const list = await retried(() => client.listSessions({ ...(opts.status ? { status: opts.status as SessionStatus } : {}), ...(opts.q ? { q: opts.q } : {}) }));
+        const list = await retried(() => client.listSessions({ ...(opts.status ? { status: opts.status } : {}), ...(opts.q ? { q: opts.q } : {}) }));
         list.sort((a, b) => sessionStartMs(b) - sessionStartMs(a));
         if (opts.json) {
           printJson(list);
@@ -145,12 +143,12 @@ export function register(program: Command): void {
       .command('create')
       .description('Create a session (not retried: a retry could create two).')
       .option('--keep-alive', 'keep the session alive after its last connection closes')
-      .option('--timeout <seconds>', 'session timeout in seconds (60-21600)')
-      .option('--region <region>', `one of ${REGIONS.join(', ')}`)
+      .addOption(intOption('--timeout <seconds>', 'session timeout in seconds (60-21600)', { min: 60, max: 21_600, unit: 'seconds' }))
+      .addOption(choiceOption('--region <region>', 'region to run the browser in', REGIONS))
       .option('--user-metadata <json>', 'a JSON object (under 512 characters) to find the session by later, e.g. \'{"owner":"ci"}\'')
       .option('--json', 'print the API\'s JSON'),
   ).action(
-    action(async (opts: Opts & { keepAlive?: boolean; timeout?: string; region?: string; userMetadata?: string }) => {
+    action(async (opts: Opts & CreateFlags) => {
       const params = parseCreateParams(opts);
       return withClient(opts, async (client) => {
         const s = await client.createSession(params);
@@ -165,32 +163,36 @@ export function register(program: Command): void {
   );
 }
 
-/** Validates `sessions create` options strictly; exit 2 naming the flag and value otherwise. */
-export function parseCreateParams(opts: { keepAlive?: boolean; timeout?: string; region?: string; userMetadata?: string }): CreateSessionParams {
+interface CreateFlags {
+  keepAlive?: boolean;
+  /** Seconds, checked by its option. */
+  timeout?: number;
+  region?: Region;
+  userMetadata?: string;
+}
+
+/** The create parameters from the (already checked) flags; `--user-metadata` is checked here: exit 2 naming the flag and value. */
+export function parseCreateParams(opts: CreateFlags): CreateSessionParams {
   const params: CreateSessionParams = {};
   if (opts.keepAlive) params.keepAlive = true;
-  if (opts.timeout !== undefined) {
-    const t = Number(opts.timeout);
-    if (!/^\d+$/.test(opts.timeout) || t < 60 || t > 21600) throw new CliError(`Expected \`--timeout\` to be an integer from 60 to 21600 (seconds), got \`${opts.timeout}\``, EXIT.USAGE);
-    params.timeout = t;
-  }
-  if (opts.region !== undefined) {
-    if (!(REGIONS as readonly string[]).includes(opts.region)) throw new CliError(`Expected \`--region\` to be one of ${REGIONS.join(', ')}, got \`${opts.region}\``, EXIT.USAGE);
-    params.region = opts.region as Region;
-  }
-  if (opts.userMetadata !== undefined) {
-    let meta: unknown;
-    try {
-      meta = JSON.parse(opts.userMetadata);
-    } catch (err) {
-      throw new CliError(`Expected \`--user-metadata\` to be a JSON object, got \`${truncate(opts.userMetadata, 60)}\` (${(err as Error).message})`, EXIT.USAGE);
-    }
-    if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new CliError(`Expected \`--user-metadata\` to be a JSON object, got \`${truncate(opts.userMetadata, 60)}\``, EXIT.USAGE);
-    const size = JSON.stringify(meta).length;
-    if (size > MAX_USER_METADATA_CHARS) throw new CliError(`Expected \`--user-metadata\` to be under 512 characters as JSON, got ${size}`, EXIT.USAGE);
-    params.userMetadata = meta as Record<string, unknown>;
-  }
+  if (opts.timeout !== undefined) params.timeout = opts.timeout;
+  if (opts.region !== undefined) params.region = opts.region;
+  if (opts.userMetadata !== undefined) params.userMetadata = parseUserMetadata(opts.userMetadata);
   return params;
+}
+
+/** `--user-metadata`: a JSON object under 512 characters. Throws `InvalidArgumentError` (exit 2). */
+function parseUserMetadata(text: string): Record<string, unknown> {
+  let meta: unknown;
+  try {
+    meta = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`Expected \`--user-metadata\` to be a JSON object, got \`${truncate(text, 60)}\` (${(err as Error).message})`);
+  }
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new InvalidArgumentError(`Expected \`--user-metadata\` to be a JSON object, got \`${truncate(text, 60)}\``);
+  const size = JSON.stringify(meta).length;
+  if (size > MAX_USER_METADATA_CHARS) throw new InvalidArgumentError(`Expected \`--user-metadata\` to be under 512 characters as JSON, got ${size}`);
+  return meta as Record<string, unknown>;
 }
 
 /** The human form of a session; every field comes from the API (its shape only loosely checked), so each is made printable. */

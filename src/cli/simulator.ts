@@ -8,7 +8,9 @@ import {
 } from '../simulator/index.js';
 import { action, CliError } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
+import { collectOptionProblems, parseInteger, parseNumber, usageError } from './toolkit/options.js';
 import { printJson } from './toolkit/output.js';
+import { shutdownOnSignal, stderrShutdownLog } from './toolkit/shutdown.js';
 
 interface SimulatorFlags {
   port: string;
@@ -72,7 +74,7 @@ export function register(program: Command): void {
 async function runSimulator(flags: SimulatorFlags): Promise<number> {
   const { options, sessions } = toOptions(flags);
   const sim = await startSimulator(options).catch((err: unknown) => {
-    if (err instanceof SimulatorInputError) throw usageError(err);
+    if (err instanceof SimulatorInputError) throw flagsError(err);
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`cannot listen on ${options.host}:${options.port}: ${code ?? (err as Error).message}`, EXIT.FAILURE);
   });
@@ -95,47 +97,30 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
     process.stdout.write(`Browserbase simulator listening on ${sim.url} (${limit}, ${sessions} sessions seeded)\n`);
   }
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (s: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      resolve(s);
-    };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return shutdownOnSignal({
+    log: stderrShutdownLog,
+    messages: { stopping: 'stopping the simulator (send the signal again to exit at once)', secondSignal: 'second signal, exiting now' },
+    graceful: async (signal) => {
+      const total = sim.stats().requests.total;
+      await sim.close();
+      process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
+    },
   });
-  const force = () => {
-    process.stderr.write('bb-reaper: second signal, exiting now\n');
-    process.exit(EXIT.FAILURE);
-  };
-  process.once('SIGINT', force).once('SIGTERM', force);
-  const total = sim.stats().requests.total;
-  await sim.close();
-  process.removeListener('SIGINT', force).removeListener('SIGTERM', force);
-  process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
-  return EXIT.OK;
 }
 
 /** Turns the flags into simulator options; a flag that is not even a number is reported here. */
 function toOptions(flags: SimulatorFlags): { options: SimulatorOptions; sessions: number } {
-  const problems: string[] = [];
-  const num = (flag: string, raw: string | undefined): number | undefined => {
-    if (raw === undefined) return undefined;
-    const n = raw.trim() === '' ? Number.NaN : Number(raw);
-    if (Number.isFinite(n)) return n;
-    problems.push(`\`${flag}\`: expected a number, got \`${raw}\``);
-    return undefined;
-  };
+  const problems = collectOptionProblems();
+  const num = (flag: string, raw: string | undefined): number | undefined => (raw === undefined ? undefined : problems.check(() => parseNumber(raw, flag)));
   let latencyMs: [number, number] | undefined;
   if (flags.latencyMs !== undefined) {
     const parts = flags.latencyMs.split(',');
     const values = parts.map((p) => (p.trim() === '' ? Number.NaN : Number(p)));
     if (parts.length > 2 || values.some((v) => !Number.isFinite(v))) {
-      problems.push(`\`--latency-ms\`: expected <min,max> or <ms> in ms, e.g. 5,50, got \`${flags.latencyMs}\``);
+      problems.add(`Expected \`--latency-ms\` to be <min,max> or <ms> in ms, e.g. 5,50, got \`${flags.latencyMs}\``);
     } else latencyMs = [values[0] ?? 0, values[1] ?? values[0] ?? 0];
   }
-  const sessions = num('--sessions', flags.sessions) ?? 0;
-  if (!(Number.isInteger(sessions) && sessions >= 0 && sessions <= MAX_SEED_COUNT)) {
-    problems.push(`\`--sessions\`: expected an integer from 0 to ${MAX_SEED_COUNT}, got \`${flags.sessions}\``);
-  }
+  const sessions = flags.sessions === undefined ? 0 : (problems.check(() => parseInteger(flags.sessions as string, '--sessions', { min: 0, max: MAX_SEED_COUNT })) ?? 0);
   const faults: SimulatorOptions['faults'] = {
     errorRate: num('--error-rate', flags.errorRate),
     resetRate: num('--reset-rate', flags.resetRate),
@@ -158,9 +143,9 @@ function toOptions(flags: SimulatorFlags): { options: SimulatorOptions; sessions
     resolveSimulatorOptions(options);
   } catch (err) {
     if (!(err instanceof SimulatorInputError)) throw err;
-    problems.push(...flagProblems(err));
+    for (const problem of flagProblems(err)) problems.add(problem);
   }
-  if (problems.length > 0) throw new CliError(`invalid simulator flags: ${problems.join('; ')}`, EXIT.USAGE);
+  problems.throwIfAny('invalid simulator flags: ');
   return { options, sessions };
 }
 
@@ -168,6 +153,6 @@ function flagProblems(err: SimulatorInputError): string[] {
   return err.issues.map((i) => `\`${FLAG_OF[i.field.replace(/\.\d+$/, '')] ?? i.field}\`: ${i.message}`);
 }
 
-function usageError(err: SimulatorInputError): CliError {
-  return new CliError(`invalid simulator flags: ${flagProblems(err).join('; ')}`, EXIT.USAGE);
+function flagsError(err: SimulatorInputError): CliError {
+  return usageError(`invalid simulator flags: ${flagProblems(err).join('; ')}`);
 }

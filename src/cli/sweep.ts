@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
 import { printable } from '../shared/printable.js';
@@ -14,23 +14,28 @@ import {
   removeSweepSchedule,
   SCHEDULE_NAME_PATTERN,
   upsertSweepSchedule,
-  type SweepSchedule,
 } from '../sweep/scheduler.js';
-import { parseDurationOption } from './close.js';
-import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
+import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
+import { durationOption, InvalidArgumentError, usageError } from './toolkit/options.js';
 import { printJson, printOut } from './toolkit/output.js';
 import { createProgressReporter } from './toolkit/progress.js';
+import { describeSweepParams, formatSchedules } from './toolkit/schedules.js';
 import { compactJson, formatAge, formatTable, truncate } from './toolkit/table.js';
 
+/** Kept for `stats.ts` until it imports `formatSchedules` from `./toolkit/schedules.js` (no command imports another). */
+export { formatSchedules };
+
 interface SweepOptions {
-  olderThan?: string;
+  /** ms, checked by its option. */
+  olderThan?: number;
   q?: string;
   includeKeepAlive?: boolean;
   dryRun?: boolean;
-  every?: string;
+  /** ms, checked by its option. */
+  every?: number;
   stop?: boolean;
   list?: boolean;
   name: string;
@@ -52,15 +57,15 @@ export function register(program: Command): void {
         '--include-keep-alive. With --every, registers a recurring sweep that `bb-reaper worker` ' +
         'processes run (the schedule holds the parameters, never the API key); --stop removes it.',
     )
-    .option('--older-than <duration>', 'minimum age of an orphan, e.g. 90s, 10m, 2h, 1h30m')
+    .addOption(durationOption('--older-than <duration>', 'minimum age of an orphan, e.g. 90s, 10m, 2h, 1h30m', { minMs: 1000 }))
     .option('--q <query>', "only sessions matching this user-metadata query, e.g. \"user_metadata['owner']:'ci'\"")
     .option('--include-keep-alive', 'also close keepAlive sessions')
     .option('--dry-run', 'list what would be closed, enqueue nothing')
     .option('--wait', 'follow the enqueued closes until each is final')
-    .option('--every <duration>', `register a recurring sweep run by the workers (at least ${formatDuration(MIN_SWEEP_EVERY_MS)})`)
+    .addOption(durationOption('--every <duration>', `register a recurring sweep run by the workers (at least ${formatDuration(MIN_SWEEP_EVERY_MS)})`, { minMs: MIN_SWEEP_EVERY_MS }))
     .option('--stop', 'remove the recurring sweep')
     .option('--list', 'list recurring sweeps')
-    .option('--name <name>', 'name of the recurring sweep (several can coexist)', DEFAULT_SCHEDULE_NAME)
+    .addOption(new Option('--name <name>', 'name of the recurring sweep (several can coexist)').argParser(parseScheduleName).default(DEFAULT_SCHEDULE_NAME))
     .option('--json', 'print the report as JSON on stdout');
   addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
   cmd.addHelpText(
@@ -81,39 +86,37 @@ Exit codes: 0 done; 1 runtime failure; 2 invalid usage (or a query the API rejec
 
 async function runSweepCommand(opts: SweepOptions): Promise<number> {
   const modes = [opts.every !== undefined, Boolean(opts.stop), Boolean(opts.list)].filter(Boolean).length;
-  if (modes > 1) throw new CliError('use one of --every, --stop, --list', EXIT.USAGE);
-  if (!SCHEDULE_NAME_PATTERN.test(opts.name)) throw new CliError(`Expected \`--name\` to be 1-64 letters, digits, \`_ . -\`, got \`${opts.name}\``, EXIT.USAGE);
+  if (modes > 1) throw usageError('use one of --every, --stop, --list');
   if (opts.stop || opts.list) {
     const extra = (['olderThan', 'q', 'includeKeepAlive', 'dryRun', 'wait'] as const).filter((k) => opts[k] !== undefined);
-    if (extra.length > 0) throw new CliError(`--${opts.stop ? 'stop' : 'list'} takes no sweep parameters (got ${extra.map(flagOf).join(', ')})`, EXIT.USAGE);
+    if (extra.length > 0) throw usageError(`--${opts.stop ? 'stop' : 'list'} takes no sweep parameters (got ${extra.map(flagOf).join(', ')})`);
     const config = loadConfig(opts);
     return opts.stop ? stopSchedule(config, opts) : listSchedules(config, opts);
   }
-  if (opts.olderThan === undefined) throw new CliError('--older-than is required, e.g. --older-than 10m', EXIT.USAGE);
+  if (opts.olderThan === undefined) throw usageError('--older-than is required, e.g. --older-than 10m');
   const params: SweepParams = {
-    olderThanMs: parseDurationOption(opts.olderThan, '--older-than', { minMs: 1000 }),
+    olderThanMs: opts.olderThan,
     ...(opts.q !== undefined ? { q: checkQuery(opts.q) } : {}),
     ...(opts.includeKeepAlive ? { includeKeepAlive: true } : {}),
   };
   if (opts.every !== undefined) {
-    if (opts.dryRun || opts.wait) throw new CliError(`--every cannot be combined with ${opts.dryRun ? '--dry-run' : '--wait'}`, EXIT.USAGE);
-    const everyMs = parseDurationOption(opts.every, '--every', { minMs: MIN_SWEEP_EVERY_MS });
-    return registerSchedule(loadConfig(opts), opts, everyMs, params);
+    if (opts.dryRun || opts.wait) throw usageError(`--every cannot be combined with ${opts.dryRun ? '--dry-run' : '--wait'}`);
+    return registerSchedule(loadConfig(opts), opts, opts.every, params);
   }
-  if (opts.dryRun && opts.wait) throw new CliError('--wait cannot be combined with --dry-run', EXIT.USAGE);
+  if (opts.dryRun && opts.wait) throw usageError('--wait cannot be combined with --dry-run');
   return sweepNow(loadConfig(opts, ['apiKey']), opts, params);
 }
 
 const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 function checkQuery(q: string): string {
-  if (q.trim() === '' || q.length > 1024) throw new CliError(`Expected \`--q\` to be a non-empty query of at most 1024 characters, got \`${truncate(q, 60)}\``, EXIT.USAGE);
+  if (q.trim() === '' || q.length > 1024) throw new InvalidArgumentError(`Expected \`--q\` to be a non-empty query of at most 1024 characters, got \`${truncate(q, 60)}\``);
   return q;
 }
 
-/** Sweep parameters for humans; a schedule's come from Redis, so the query is made printable. */
-function describeParams(p: SweepParams): string {
-  return `older than ${formatDuration(p.olderThanMs)}${p.q ? `, matching ${printable(p.q)}` : ''}${p.includeKeepAlive ? ', keepAlive included' : ', keepAlive skipped'}`;
+function parseScheduleName(name: string): string {
+  if (!SCHEDULE_NAME_PATTERN.test(name)) throw new InvalidArgumentError(`Expected \`--name\` to be 1-64 letters, digits, \`_ . -\`, got \`${name}\``);
+  return name;
 }
 
 async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams): Promise<number> {
@@ -157,7 +160,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
       const out = { ...rest, params, ...(enqueued ? { enqueued: { accepted: enqueued.accepted, duplicates: enqueued.duplicates, invalid: enqueued.invalid } } : {}), ...(waited ? { wait: waited } : {}) };
       printJson(out);
     }
-    if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT_INTERRUPTED;
+    if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT.INTERRUPTED;
     if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
     return EXIT.OK;
   } finally {
@@ -169,7 +172,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
 
 function printSweepReport(r: SweepReport, params: SweepParams): void {
   const skipped = [`${r.skippedYoung} younger`, `${r.skippedKeepAlive} keepAlive`, ...(r.skippedUnknownAge ? [`${r.skippedUnknownAge} without a start time`] : [])];
-  printOut(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeParams(params)}); skipped ${skipped.join(', ')}\n`);
+  printOut(`found ${r.orphans.length} orphan${r.orphans.length === 1 ? '' : 's'} among ${r.scanned} active sessions (${describeSweepParams(params)}); skipped ${skipped.join(', ')}\n`);
   if (r.orphans.length > 0) {
     printOut(
       formatTable(
@@ -199,7 +202,7 @@ async function registerSchedule(config: Config, opts: SweepOptions, everyMs: num
     const schedule = await upsertSweepSchedule(queue, { name: opts.name, everyMs, params });
     if (opts.json) printJson({ registered: schedule });
     else {
-      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeParams(params)} (prefix \`${printable(config.prefix)}\`)\n`);
+      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(config.prefix)}\`)\n`);
       printOut('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
       await warnIfNoWorker(redis, config.prefix);
     }
@@ -223,11 +226,4 @@ async function listSchedules(config: Config, opts: SweepOptions): Promise<number
     else printOut(schedules.length === 0 ? 'no recurring sweeps\n' : formatSchedules(schedules));
     return EXIT.OK;
   });
-}
-
-/** Human lines for recurring sweeps (also used by `stats`); names and queries are read from Redis, so made printable. */
-export function formatSchedules(schedules: SweepSchedule[], now = Date.now()): string {
-  return schedules
-    .map((s) => `${printable(s.name)}: every ${formatDuration(s.everyMs)}, ${describeParams(s.params)}${s.next !== undefined ? `, next ${s.next <= now ? 'now' : `in ${formatAge(s.next - now)}`}` : ''}\n`)
-    .join('');
 }

@@ -1,9 +1,11 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { LIMITS } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
+import { intOption } from './toolkit/options.js';
+import { shutdownOnSignal } from './toolkit/shutdown.js';
 
 /** How long the first signal waits for in-flight requests and re-drives before forcing exit (ms). */
 export const DEFAULT_UI_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -12,7 +14,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('ui')
     .description('serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...)')
-    .addOption(new Option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long').default(String(DEFAULT_UI_SHUTDOWN_TIMEOUT_MS)));
+    .addOption(intOption('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long', { min: 0, unit: 'ms', default: DEFAULT_UI_SHUTDOWN_TIMEOUT_MS }));
   addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'metricsToken', 'logLevel']);
   cmd.addHelpText(
     'after',
@@ -22,12 +24,8 @@ export function register(program: Command): void {
       'in-flight requests; a second signal or the timeout forces exit.',
   );
   cmd.action(
-    action(async (opts: Record<string, unknown>) => {
+    action(async (opts: Record<string, unknown> & { shutdownTimeout: number }) => {
       const config = loadConfig(opts);
-      const timeoutMs = Number(opts.shutdownTimeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-        throw new CliError(`Expected \`--shutdown-timeout\` to be an integer ≥ 0 (ms), got \`${String(opts.shutdownTimeout)}\``, EXIT.USAGE);
-      }
       const logger = cliLogger(config);
       let server: UiServer;
       try {
@@ -42,36 +40,15 @@ export function register(program: Command): void {
         await server.close().catch(() => {});
         throw err;
       }
-      return new Promise<number>((resolve) => {
-        let signals = 0;
-        const onSignal = (signal: NodeJS.Signals) => {
-          signals++;
-          if (signals > 1) {
-            logger.warn({ signal }, 'second signal: forcing exit');
-            process.exit(EXIT.FAILURE);
-          }
-          logger.info({ signal, timeoutMs }, 'shutting down gracefully (send the signal again to force)');
-          const timer = setTimeout(() => {
-            logger.warn({ timeoutMs }, 'graceful shutdown timed out; forcing exit');
-            process.exit(EXIT.FAILURE);
-          }, timeoutMs);
-          timer.unref();
-          server.close().then(
-            () => {
-              clearTimeout(timer);
-              logger.info('ui stopped');
-              resolve(EXIT.OK);
-              // A BullMQ connection stuck reconnecting (taskforcesh/bullmq#4656) must not keep the process alive.
-              setTimeout(() => process.exit(EXIT.OK), 2000).unref();
-            },
-            (err: Error) => {
-              logger.error({ err: err.message }, 'shutdown failed');
-              resolve(EXIT.FAILURE);
-            },
-          );
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
+      return shutdownOnSignal({
+        log: logger,
+        timeoutMs: opts.shutdownTimeout,
+        graceful: async () => {
+          await server.close();
+          logger.info('ui stopped');
+        },
+        // A BullMQ connection stuck reconnecting (taskforcesh/bullmq#4656) must not keep the process alive.
+        exitAfterMs: 2000,
       });
     }),
   );

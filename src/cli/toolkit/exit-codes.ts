@@ -8,4 +8,6 @@ export const EXIT = {
   USAGE: 2,
   /** Finished, but some closes were dead-lettered. */
   DEAD_LETTERED: 3,
+  /** Stopped by Ctrl-C (128 + SIGINT); what was enqueued stays queued. */
+  INTERRUPTED: 130,
 } as const;

@@ -43,6 +43,13 @@ export function parseInteger(value: string, flag: string, { min = 0, max, unit }
   throw new InvalidArgumentError(`Expected \`${flag}\` to be an integer ${range}${unit ? ` (${unit})` : ''}, got \`${String(value)}\``);
 }
 
+/** Parses a finite decimal number (`0.5`, `-3`, `1e3`; not blank, not `Infinity`); throws "Expected \`--rate\` to be a number, got \`x\`". */
+export function parseNumber(value: string, flag: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  if (Number.isFinite(n)) return n;
+  throw new InvalidArgumentError(`Expected \`${flag}\` to be a number, got \`${String(value)}\``);
+}
+
 /** Parses a duration (`90s`, `10m`, `1h30m`) with {@link parseDuration}; throws `InvalidArgumentError` naming the flag and value. */
 export function parseDurationValue(value: string, flag: string, bounds?: DurationBounds): number {
   try {
