@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { printable } from '../shared/printable.js';
 import { EXIT } from './toolkit/exit-codes.js';
 
 /** Each command lives in its own file and registers itself on the program. */
@@ -23,7 +24,10 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command('bb-reaper')
     .description('Close Browserbase sessions in bulk: queue, rate limiter, retries, dead-letter queue, UI.')
     .version('0.1.0')
-    .showHelpAfterError()
+    // One line per error (a bad value, an unknown flag), not the whole help under it.
+    .showHelpAfterError('(add --help for usage)')
+    // Commander echoes the bad value (`argument '...' is invalid`): control characters in it are shown, not sent.
+    .configureOutput({ outputError: (text, write) => write(text.split('\n').map(printable).join('\n')) })
     .exitOverride();
   for (const load of commands) (await load()).register(program);
   return program;

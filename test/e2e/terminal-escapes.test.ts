@@ -172,4 +172,13 @@ describe('control characters from outside are shown visibly, never sent to the t
     expectVisibleOnly(r.stderr, ['invalid element 2: ', 'unknown field(s) `k\\x1b]52;c;aGFja2Vk\\x07`', 'invalid element 3: ']);
     expect(r.stderr).not.toMatch(RAW_CONTROLS);
   });
+
+  it('a bad option value is no longer echoed raw by commander\'s error line (nor an unknown flag)', async () => {
+    const bad = await runCli(['sweep', '--older-than', `${OSC52}10m`], { env: {} });
+    expect(bad.code).toBe(2);
+    expectVisibleOnly(bad.stderr, ["argument '\\x1b]52;c;aGFja2Vk\\x07"]);
+    const unknown = await runCli(['demo', `--x${RED}`], { env: {} });
+    expect(unknown.code).toBe(2);
+    expectVisibleOnly(unknown.stderr, ["unknown option '--x\\x1b[31m'"]);
+  });
 });
