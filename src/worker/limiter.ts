@@ -14,11 +14,22 @@ export interface GlobalLimiterOptions {
   /** Configured max requests in flight, all workers together. */
   concurrency: number;
   logger: Logger;
-  /** A request holding a slot longer than this (ms) gives the slot back. Default 90 000. */
+  /** A request holding a slot longer than this (ms) gives the slot back. Default {@link DEFAULT_SLOT_EXPIRATION_MS}. */
   slotExpirationMs?: number;
   /** How often the shared state is read and the rate recovered (ms). Default 250. */
   syncIntervalMs?: number;
 }
+
+/**
+ * Default limiter slot expiry, in ms: the one source of this default (`createCloseWorker` passes
+ * its option through). A slot must outlive the longest request it guards, or a second request
+ * starts beside a slow one and the global concurrency cap no longer holds: with the client's
+ * defaults (`CLIENT_DEFAULTS`) one close can take 10 s connect + 30 s headers + 30 s body, plus up
+ * to 10 s of verify polls (`DEFAULT_VERIFY_TIMEOUT_MS`) = 80 s. `bb-reaper worker` computes a
+ * tighter value from its `--request-timeout` (`worker/service.ts`), so a dead worker's slots come
+ * back sooner.
+ */
+export const DEFAULT_SLOT_EXPIRATION_MS = 90_000;
 
 /** Thrown into work that was still waiting for a slot when the limiter stopped. */
 export class LimiterStoppedError extends Error {
@@ -57,7 +68,7 @@ export interface GlobalLimiter {
 export async function createGlobalLimiter(opts: GlobalLimiterOptions): Promise<GlobalLimiter> {
   const { connection, prefix, logger } = opts;
   const syncMs = opts.syncIntervalMs ?? 250;
-  const expiration = opts.slotExpirationMs ?? 90_000;
+  const expiration = opts.slotExpirationMs ?? DEFAULT_SLOT_EXPIRATION_MS;
   const controller: RateController = createRateController(connection, prefix);
   let current = await controller.init(opts.rate, opts.concurrency);
   const bnConnection = createBottleneckConnection(connection);
