@@ -69,12 +69,17 @@ export { startSimulator, type SimulatorHandle, type SimulatorOptions, type Simul
 export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './producer/wait.js';
 export {
   startIngressBridge,
+  parseIngressEntry,
+  INGRESS_FIELDS,
+  INGRESS_LIMITS,
+  INGRESS_GROUP,
   type IngressBridge,
   type IngressBridgeOptions,
   type IngressBridgeStats,
-} from './producer/ingress-bridge.js';
-export { parseIngressEntry, INGRESS_FIELDS, INGRESS_LIMITS, type IngressRejectCode, type IngressRejection, type ParsedIngressEntry } from './producer/ingress-entry.js';
-export { INGRESS_GROUP } from './producer/ingress-stream.js';
+  type IngressRejectCode,
+  type IngressRejection,
+  type ParsedIngressEntry,
+} from './ingress/index.js';
 export {
   createResultsWriter,
   readResults,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startIngressBridge } from '../producer/ingress-bridge.js';
+import { startIngressBridge } from '../ingress/index.js';
 import { keys } from '../shared/names.js';
 import { addConfigOptions, action, cliLogger, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';

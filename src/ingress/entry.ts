@@ -1,5 +1,5 @@
 import { previewValue, printable } from '../shared/printable.js';
-import { MAX_FIELD_LENGTH, isInvalid, normalizeCloseRequest, type CloseRequest } from './close-request.js';
+import { MAX_FIELD_LENGTH, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
 
 /** Field names of an entry of the ingress stream `<prefix>:ingress` (a public, documented schema). */
 export const INGRESS_FIELDS = {
@@ -111,6 +111,22 @@ export interface ParsedIngressEntry {
   rejections: IngressRejection[];
 }
 
+/** `project_id` / `request_id` of an entry, as close request fields. */
+export interface CorrelationFields {
+  projectId?: string;
+  requestId?: string;
+}
+
+/**
+ * One entry read for its shape (fields, sizes, JSON), before its ids are checked: rejected
+ * whole, or the id(s) it asks for with its correlation fields. The ids themselves are checked
+ * once, by `enqueueCloses`.
+ */
+export type IngressEntryRead =
+  | { kind: 'rejected'; rejection: IngressRejection }
+  | { kind: 'single'; sessionId: string; extra: CorrelationFields }
+  | { kind: 'batch'; elements: readonly unknown[]; extra: CorrelationFields };
+
 /**
  * camelCase spellings that are almost certainly a mistake for a documented field. A Map, so a
  * field named `constructor` or `__proto__` is not found on a prototype.
@@ -126,7 +142,7 @@ const MISSPELLINGS = new Map<string, string>([
 
 const KNOWN = new Set<string>(Object.values(INGRESS_FIELDS));
 
-const entryError = (code: IngressRejectCode, reason: string): ParsedIngressEntry => ({ requests: [], rejections: [{ code, reason }] });
+const rejected = (code: IngressRejectCode, reason: string): IngressEntryRead => ({ kind: 'rejected', rejection: { code, reason } });
 
 /** The message of anything thrown, printable and bounded. Never throws. */
 export function describeThrown(err: unknown, max = 500): string {
@@ -139,31 +155,27 @@ export function describeThrown(err: unknown, max = 500): string {
   return printable(message.length > max ? `${message.slice(0, max)}…` : message);
 }
 
+/** The rule of a close request's optional field, told with the entry's field name and value. */
 function checkOptional(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (value.length === 0 || value.length > MAX_FIELD_LENGTH || /\p{Cc}/u.test(value)) {
-    return `\`${name}\` must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters without control characters, got ${previewValue(value)}`;
-  }
-  return undefined;
+  const problem = checkOptionalField(name, value);
+  return problem === undefined ? undefined : `${problem}, got ${previewValue(value)}`;
 }
 
 /**
- * Reads the field/value pairs of one ingress entry (as Redis returns them) and turns them into
- * close requests. Never throws, whatever the input: structural problems reject the whole entry
- * with one reason; invalid elements of `session_ids` are rejected one by one while the valid ones
- * go through (more than {@link MAX_ITEM_REJECTIONS} of them in one summarised rejection); anything
- * thrown while reading rejects the entry as `UNPARSEABLE` with the error's message.
+ * Reads the field/value pairs of one ingress entry (as Redis returns them) for its shape. Never
+ * throws, whatever the input: structural problems reject the whole entry with one reason;
+ * anything thrown while reading rejects it as `UNPARSEABLE` with the error's message.
  */
-export function parseIngressEntry(pairs: readonly string[]): ParsedIngressEntry {
+export function readIngressEntry(pairs: readonly string[]): IngressEntryRead {
   try {
-    return parseFields(pairs);
+    return readFields(pairs);
   } catch (err) {
-    return entryError('UNPARSEABLE', `the entry could not be read (${describeThrown(err)})`);
+    return rejected('UNPARSEABLE', `the entry could not be read (${describeThrown(err)})`);
   }
 }
 
-function parseFields(pairs: readonly string[]): ParsedIngressEntry {
-  if (pairs.length % 2 !== 0) return entryError('INVALID_FIELD', 'odd number of field/value items');
+function readFields(pairs: readonly string[]): IngressEntryRead {
+  if (pairs.length % 2 !== 0) return rejected('INVALID_FIELD', 'odd number of field/value items');
   const fields = new Map<string, string>();
   let unknownCount = 0;
   let unknownLength = 0;
@@ -171,17 +183,17 @@ function parseFields(pairs: readonly string[]): ParsedIngressEntry {
     const name = pairs[i] as string;
     const value = pairs[i + 1] as string;
     if (KNOWN.has(name)) {
-      if (fields.has(name)) return entryError('DUPLICATE_FIELD', `field \`${name}\` appears more than once; give it once (use \`session_ids\` for several ids)`);
+      if (fields.has(name)) return rejected('DUPLICATE_FIELD', `field \`${name}\` appears more than once; give it once (use \`session_ids\` for several ids)`);
       fields.set(name, value);
       continue;
     }
     const meant = MISSPELLINGS.get(name);
-    if (meant !== undefined) return entryError('UNKNOWN_FIELD', `unknown field \`${name}\`; did you mean \`${meant}\`?`);
+    if (meant !== undefined) return rejected('UNKNOWN_FIELD', `unknown field \`${name}\`; did you mean \`${meant}\`?`);
     unknownCount++;
     unknownLength += name.length + value.length;
   }
   if (unknownCount > INGRESS_LIMITS.maxUnknownFields || unknownLength > INGRESS_LIMITS.maxUnknownLength) {
-    return entryError(
+    return rejected(
       'TOO_LARGE',
       `${unknownCount} unknown field(s) of ${unknownLength} characters in all; at most ${INGRESS_LIMITS.maxUnknownFields} fields of ${INGRESS_LIMITS.maxUnknownLength} characters are tolerated`,
     );
@@ -190,61 +202,43 @@ function parseFields(pairs: readonly string[]): ParsedIngressEntry {
   const projectId = fields.get(INGRESS_FIELDS.projectId);
   const requestId = fields.get(INGRESS_FIELDS.requestId);
   const fieldProblem = checkOptional(INGRESS_FIELDS.projectId, projectId) ?? checkOptional(INGRESS_FIELDS.requestId, requestId);
-  if (fieldProblem !== undefined) return entryError('INVALID_FIELD', fieldProblem);
+  if (fieldProblem !== undefined) return rejected('INVALID_FIELD', fieldProblem);
   const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}) };
 
   const single = fields.get(INGRESS_FIELDS.sessionId);
   const batch = fields.get(INGRESS_FIELDS.sessionIds);
   if (single !== undefined && batch !== undefined) {
-    return entryError('INVALID_FIELD', 'give either `session_id` or `session_ids`, not both');
+    return rejected('INVALID_FIELD', 'give either `session_id` or `session_ids`, not both');
   }
-  if (single !== undefined) {
-    const r = normalizeCloseRequest({ sessionId: single, ...extra });
-    if (isInvalid(r)) return entryError('INVALID_SESSION_ID', `\`session_id\` ${previewValue(single)}: ${r.reason}`);
-    return { requests: [{ sessionId: r.sessionId, ...extra }], rejections: [] };
-  }
-  if (batch === undefined) return entryError('MISSING_SESSION_ID', 'the entry has neither `session_id` nor `session_ids`');
-  return parseBatch(batch, extra);
+  if (single !== undefined) return { kind: 'single', sessionId: single, extra };
+  if (batch === undefined) return rejected('MISSING_SESSION_ID', 'the entry has neither `session_id` nor `session_ids`');
+  return readBatch(batch, extra);
 }
 
-/** Why one element of `session_ids` is not a session id, or undefined when it is one. */
-function elementProblem(input: unknown, extra: { projectId?: string; requestId?: string }): string | undefined {
-  if (typeof input !== 'string') return `expected a session id string, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`;
-  const r = normalizeCloseRequest({ sessionId: input, ...extra });
-  return isInvalid(r) ? r.reason : undefined;
-}
-
-function parseBatch(raw: string, extra: { projectId?: string; requestId?: string }): ParsedIngressEntry {
+function readBatch(raw: string, extra: CorrelationFields): IngressEntryRead {
   if (raw.length > INGRESS_LIMITS.maxSessionIdsLength) {
-    return entryError('TOO_LARGE', `\`session_ids\` is ${raw.length} characters long; the maximum is ${INGRESS_LIMITS.maxSessionIdsLength}: split the batch`);
+    return rejected('TOO_LARGE', `\`session_ids\` is ${raw.length} characters long; the maximum is ${INGRESS_LIMITS.maxSessionIdsLength}: split the batch`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    return entryError('INVALID_JSON', `\`session_ids\` is not valid JSON (${describeThrown(err, 200)}), got ${previewValue(raw)}`);
+    return rejected('INVALID_JSON', `\`session_ids\` is not valid JSON (${describeThrown(err, 200)}), got ${previewValue(raw)}`);
   }
   if (!Array.isArray(parsed)) {
-    return entryError('INVALID_FIELD', `\`session_ids\` must be a JSON array of session id strings, got ${parsed === null ? 'null' : typeof parsed}`);
+    return rejected('INVALID_FIELD', `\`session_ids\` must be a JSON array of session id strings, got ${parsed === null ? 'null' : typeof parsed}`);
   }
-  if (parsed.length === 0) return entryError('MISSING_SESSION_ID', '`session_ids` is an empty array');
+  if (parsed.length === 0) return rejected('MISSING_SESSION_ID', '`session_ids` is an empty array');
   if (parsed.length > INGRESS_LIMITS.maxBatchIds) {
-    return entryError('TOO_LARGE', `\`session_ids\` has ${parsed.length} ids; the maximum is ${INGRESS_LIMITS.maxBatchIds}: split the batch`);
+    return rejected('TOO_LARGE', `\`session_ids\` has ${parsed.length} ids; the maximum is ${INGRESS_LIMITS.maxBatchIds}: split the batch`);
   }
-  const requests: CloseRequest[] = [];
-  const invalid: RejectedItem[] = []; // the first MAX_ITEM_REJECTIONS + 1: enough to decide and to summarise
-  let invalidCount = 0;
-  for (let index = 0; index < parsed.length; index++) {
-    const input: unknown = parsed[index];
-    const problem = elementProblem(input, extra);
-    if (problem === undefined) {
-      requests.push({ sessionId: input as string, ...extra });
-      continue;
-    }
-    invalidCount++;
-    if (invalid.length <= MAX_ITEM_REJECTIONS) invalid.push({ index, input, reason: `\`session_ids[${index}]\` ${previewValue(input)}: ${problem}` });
-  }
-  return { requests, rejections: rejectItems(invalid, invalidCount, parsed.length) };
+  return { kind: 'batch', elements: parsed as unknown[], extra };
+}
+
+/** Why an element of `session_ids` is not even a candidate id (not a string), or undefined. */
+export function elementTypeProblem(element: unknown): string | undefined {
+  if (typeof element === 'string') return undefined;
+  return `expected a session id string, got ${element === null ? 'null' : Array.isArray(element) ? 'an array' : typeof element}`;
 }
 
 /**

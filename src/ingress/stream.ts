@@ -1,15 +1,10 @@
 import type { Redis } from 'ioredis';
-import { previewValue } from '../shared/printable.js';
-import { INGRESS_FIELDS, INGRESS_READ_LIMITS, type IngressRejection, type OversizedEntry } from './ingress-entry.js';
+import { INGRESS_FIELDS, INGRESS_READ_LIMITS, type OversizedEntry } from './entry.js';
 
 /** Consumer group of the ingress bridge on `<prefix>:ingress`. Other groups may read the stream too. */
 export const INGRESS_GROUP = 'bb-reaper-ingress';
 /** Approximate cap of `<prefix>:ingress:rejected` (entries; older ones are trimmed). */
 export const REJECTED_MAX_LEN = 10_000;
-/** Longest value copied into a rejected record's `fields` / `input`, in characters. */
-export const REJECTED_VALUE_MAX_LENGTH = 8192;
-/** Longest `input` of one element in a summarised record's `invalid_items`, in characters. */
-export const REJECTED_ITEM_MAX_LENGTH = 1024;
 
 /** One stream entry as Redis returns it; `fields` is null when it was deleted while pending. */
 export type StreamEntry = [id: string, fields: string[] | null];
@@ -192,79 +187,50 @@ export function idsOfBufferReply(reply: unknown): string[] {
   return (entries ?? []).map(([id]) => id.toString());
 }
 
-function clip(s: string, max = REJECTED_VALUE_MAX_LENGTH): { text: string; clipped: boolean } {
-  return s.length > max ? { text: s.slice(0, max), clipped: true } : { text: s, clipped: false };
-}
-
-/** A value as JSON, cut at `max` characters; a value JSON cannot render (too deeply nested) as a preview. Never throws. */
-function jsonOf(value: unknown, max: number): { text: string; clipped: boolean } {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch {
-    return { text: previewValue(value, Math.min(max, 200)), clipped: true };
-  }
-  return clip(json ?? String(value), max);
-}
-
 /**
- * The field/value pairs of one `<prefix>:ingress:rejected` record. Every record has `entry_id`,
- * `code`, `reason` and `rejected_at`. A whole rejected entry also has `fields` (its original
- * field/value pairs as a JSON array, values cut at 8192 characters and `truncated` = `1` then;
- * an entry too large to read has its names and values cut at 1024 bytes, and `truncated` = `1`);
- * one rejected element of `session_ids` has `index` and `input` (the element as JSON) and the
- * entry's `project_id` / `request_id` when it had them. When more than 5 elements of one entry
- * were rejected, one record stands for all of them: `invalid_count` (how many) and
- * `invalid_items` (the first 5 as a JSON array of `{"index", "input", "reason"}`, `input` being
- * the element as JSON cut at 1024 characters), with the entry's `project_id` / `request_id`.
- * Never throws.
+ * Records rejections and acknowledges entries, all or nothing: the records are added one by one
+ * and, should one XADD or the XACK fail (a key of the wrong type, OOM, the group deleted), the
+ * records already added are deleted again and nothing is acknowledged. (MULTI/EXEC could not do
+ * this: a failing XADD inside it does not stop the XACK after it.) A script, so a crash cannot
+ * record a rejection twice or acknowledge an entry whose rejection was not recorded.
+ *
+ * KEYS[1] rejected stream, KEYS[2] ingress stream. ARGV: group, maxLen, number of records, then
+ * per record its number of values and the values, then the ids to acknowledge.
+ * Returns the number of records added.
  */
-export function buildRejectedRecord(entryId: string, pairs: readonly string[], rejection: IngressRejection, now = Date.now()): string[] {
-  const out = ['entry_id', entryId, 'code', rejection.code, 'reason', rejection.reason, 'rejected_at', String(now)];
-  let truncated = rejection.clipped === true;
-  const correlation = () => {
-    for (const name of [INGRESS_FIELDS.projectId, INGRESS_FIELDS.requestId]) {
-      const at = pairs.findIndex((v, i) => i % 2 === 0 && v === name);
-      if (at >= 0) out.push(name, pairs[at + 1] ?? '');
-    }
-  };
-  if (rejection.items) {
-    const items = rejection.items.first.map((i) => {
-      const input = jsonOf(i.input, REJECTED_ITEM_MAX_LENGTH);
-      truncated ||= input.clipped;
-      return { ...(i.index !== undefined ? { index: i.index } : {}), input: input.text, reason: i.reason };
-    });
-    out.push('invalid_count', String(rejection.items.count), 'invalid_items', JSON.stringify(items));
-    correlation();
-  } else if (rejection.item) {
-    const input = jsonOf(rejection.item.input, REJECTED_VALUE_MAX_LENGTH);
-    truncated ||= input.clipped;
-    out.push('index', String(rejection.item.index), 'input', input.text);
-    correlation();
-  } else {
-    const values = pairs.map((v) => {
-      const c = clip(v);
-      truncated ||= c.clipped;
-      return c.text;
-    });
-    out.push('fields', JSON.stringify(values));
-  }
-  if (truncated) out.push('truncated', '1');
-  return out;
-}
+const REJECT_AND_ACK_SCRIPT = `
+local rejected, stream, group, maxLen = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local at, added = 4, {}
+local function undo(reply)
+  for _, id in ipairs(added) do redis.call('XDEL', rejected, id) end
+  return redis.error_reply(reply.err)
+end
+for _ = 1, tonumber(ARGV[3]) do
+  local n = tonumber(ARGV[at])
+  local args = {'XADD', rejected, 'MAXLEN', '~', maxLen, '*'}
+  for i = at + 1, at + n do args[#args + 1] = ARGV[i] end
+  at = at + n + 1
+  local id = redis.pcall(unpack(args))
+  if type(id) == 'table' and id.err then return undo(id) end
+  added[#added + 1] = id
+end
+-- Acknowledged in slices: unpack of thousands of ids would overflow Lua's stack.
+while at <= #ARGV do
+  local last = math.min(#ARGV, at + 999)
+  local r = redis.pcall('XACK', stream, group, unpack(ARGV, at, last))
+  if type(r) == 'table' and r.err then return undo(r) end
+  at = last + 1
+end
+return #added
+`;
 
-/**
- * Records rejections and acknowledges entries in one MULTI/EXEC, so a crash cannot record a
- * rejection twice or acknowledge an entry whose rejection was not recorded.
- */
-export async function rejectAndAck(redis: Redis, stream: string, rejectedStream: string, records: string[][], ids: string[]): Promise<void> {
+/** See REJECT_AND_ACK_SCRIPT: adds `records` to `rejectedStream` and acknowledges `ids` of `stream`, all or nothing. */
+export async function rejectAndAck(redis: Redis, stream: string, rejectedStream: string, records: readonly string[][], ids: readonly string[]): Promise<void> {
   if (ids.length === 0 && records.length === 0) return;
-  const multi = redis.multi();
-  for (const r of records) multi.call('XADD', rejectedStream, 'MAXLEN', '~', String(REJECTED_MAX_LEN), '*', ...r);
-  if (ids.length > 0) multi.xack(stream, INGRESS_GROUP, ...ids);
-  const results = (await multi.exec()) ?? [];
-  const failed = results.find(([err]) => err);
-  if (failed) throw failed[0];
+  const args = [INGRESS_GROUP, String(REJECTED_MAX_LEN), String(records.length)];
+  for (const r of records) args.push(String(r.length), ...r);
+  args.push(...ids);
+  await redis.eval(REJECT_AND_ACK_SCRIPT, 2, rejectedStream, stream, ...args);
 }
 
 // Lua helpers. Stream ids are compared as (ms, seq) digit strings, so no precision is lost.

@@ -12,10 +12,28 @@ export interface CloseRequest {
 
 export type CloseInput = string | CloseRequest;
 
-/** An input that was not enqueued, and why. */
-export interface InvalidItem {
+/**
+ * An input that was not enqueued, and why. `origin` is where it came from (a line number, a
+ * stream entry), when it was given as a {@link SourcedInput}.
+ */
+export interface InvalidItem<O = unknown> {
   input: unknown;
   reason: string;
+  origin?: O;
+}
+
+/**
+ * An input to `enqueueCloses` that carries where it came from (`line 12`, an ingress entry), so
+ * that, when it is invalid, its report entry says where. A reader that already knows the input is
+ * unusable (a line too long, bad JSON) gives the `problem`: it is then reported with that reason,
+ * without being validated. (A class, so no plain object or JSON value can be taken for one.)
+ */
+export class SourcedInput<O = unknown> {
+  constructor(
+    readonly input: unknown,
+    readonly origin: O,
+    readonly problem?: string,
+  ) {}
 }
 
 export interface NormalizedRequest {
@@ -47,7 +65,7 @@ export function checkOptionalField(name: string, v: unknown): string | undefined
  * Validates one input and turns it into what a job needs. Returns the reason instead when it is
  * invalid; never throws, so one bad item cannot block the valid ones beside it.
  */
-export function normalizeCloseRequest(input: unknown, defaults: { projectId?: string; requestId?: string } = {}): NormalizedRequest | InvalidItem {
+export function normalizeCloseRequest(input: unknown, defaults: { projectId?: string; requestId?: string } = {}): NormalizedRequest | InvalidItem<never> {
   let sessionId: unknown;
   let projectId: unknown = defaults.projectId;
   let requestId: unknown = defaults.requestId;
@@ -77,6 +95,18 @@ export function normalizeCloseRequest(input: unknown, defaults: { projectId?: st
   };
 }
 
-export function isInvalid(x: NormalizedRequest | InvalidItem): x is InvalidItem {
+export function isInvalid<O>(x: NormalizedRequest | InvalidItem<O>): x is InvalidItem<O> {
   return 'reason' in x;
+}
+
+/**
+ * {@link normalizeCloseRequest} for one item of `enqueueCloses`: a plain input, or a
+ * {@link SourcedInput} whose origin goes with it into the invalid item (and whose `problem`, when
+ * given, is the reason). The one validation of every item, wherever it came from.
+ */
+export function normalizeCloseItem<O>(item: unknown, defaults: { projectId?: string; requestId?: string } = {}): NormalizedRequest | InvalidItem<O> {
+  if (!(item instanceof SourcedInput)) return normalizeCloseRequest(item, defaults);
+  const sourced = item as SourcedInput<O>;
+  const r = sourced.problem !== undefined ? { input: sourced.input, reason: sourced.problem } : normalizeCloseRequest(sourced.input, defaults);
+  return isInvalid(r) ? { input: r.input, reason: r.reason, origin: sourced.origin } : r;
 }

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CLOSE_JOB_NAME } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
-import { isInvalid, normalizeCloseRequest, type CloseInput, type InvalidItem, type NormalizedRequest } from './close-request.js';
+import { isInvalid, normalizeCloseItem, type CloseInput, type InvalidItem, type NormalizedRequest, type SourcedInput } from './close-request.js';
 
 export interface EnqueueProgress {
   /** Inputs looked at so far. */
@@ -27,15 +27,20 @@ export interface EnqueueOptions {
   collectJobIds?: boolean;
   /** At most this many invalid items are kept in the report (all are counted). Default 1000. */
   maxInvalidReported?: number;
+  /**
+   * What the report keeps of an invalid input, instead of the input itself (default: the input).
+   * For inputs that may be huge (elements of a file), e.g. a bounded preview.
+   */
+  reportInputAs?: (input: unknown) => unknown;
 }
 
-export interface EnqueueReport {
+export interface EnqueueReport<O = unknown> {
   /** New close jobs added. */
   accepted: number;
   /** Items whose close was already pending (or finished recently): a no-op. */
   duplicates: number;
-  /** Invalid items with their reason (first `maxInvalidReported`). */
-  invalid: InvalidItem[];
+  /** Invalid items with their reason, and their origin when given as a `SourcedInput` (first `maxInvalidReported`). */
+  invalid: InvalidItem<O>[];
   /** Number of invalid items in all. */
   invalidCount: number;
   /** Job ids of accepted and duplicate items, in input order (when `collectJobIds`). */
@@ -59,19 +64,22 @@ export interface EnqueueTarget {
  * Enqueues closes from any (async) iterable with bounded memory: items are validated, grouped in
  * chunks and sent with `addBulk`. Job ids are deterministic, so a duplicate while pending is a
  * no-op and re-sending a chunk after an error is safe (`addBulk` is pipelined, not atomic).
+ * Items may be {@link SourcedInput}s: each invalid one is then reported with its origin, so
+ * callers report invalid items from this report alone, validated once, here.
  */
-export async function enqueueCloses(
+export async function enqueueCloses<O = unknown>(
   { queue, redis }: EnqueueTarget,
-  inputs: Iterable<CloseInput | unknown> | AsyncIterable<CloseInput | unknown>,
+  inputs: Iterable<CloseInput | SourcedInput<O> | unknown> | AsyncIterable<CloseInput | SourcedInput<O> | unknown>,
   opts: EnqueueOptions = {},
-): Promise<EnqueueReport> {
+): Promise<EnqueueReport<O>> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 100_000) {
     throw new TypeError(`Expected \`chunkSize\` to be an integer from 1 to 100000, got \`${chunkSize}\``);
   }
   const maxInvalid = opts.maxInvalidReported ?? 1000;
   const collect = opts.collectJobIds ?? true;
-  const report: EnqueueReport = { accepted: 0, duplicates: 0, invalid: [], invalidCount: 0, jobIds: [] };
+  const report: EnqueueReport<O> = { accepted: 0, duplicates: 0, invalid: [], invalidCount: 0, jobIds: [] };
+  const defaults = { projectId: opts.projectId, requestId: opts.requestId };
   let processed = 0;
   let chunk: NormalizedRequest[] = [];
   const flush = async () => {
@@ -85,10 +93,10 @@ export async function enqueueCloses(
   };
   for await (const input of inputs as AsyncIterable<unknown>) {
     processed++;
-    const r = normalizeCloseRequest(input, { projectId: opts.projectId, requestId: opts.requestId });
+    const r = normalizeCloseItem<O>(input, defaults);
     if (isInvalid(r)) {
       report.invalidCount++;
-      if (report.invalid.length < maxInvalid) report.invalid.push(r);
+      if (report.invalid.length < maxInvalid) report.invalid.push(opts.reportInputAs ? { ...r, input: opts.reportInputAs(r.input) } : r);
       continue;
     }
     chunk.push(r);

@@ -1,7 +1,7 @@
 import { BrowserbaseError, createBrowserbaseClient, DEFAULT_VERIFY_TIMEOUT_MS, isRetryableError, withRetries, type BrowserbaseClient, type ResponseInfo } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
 import { createMetricsRecorder, type MetricsRecorder } from '../metrics/index.js';
-import { startIngressBridge } from '../producer/ingress-bridge.js';
+import { startIngressBridge } from '../ingress/index.js';
 import { createResultsWriter } from '../results/index.js';
 import { startSweepProcessor } from '../sweep/processor.js';
 import type { Logger } from '../shared/logger.js';

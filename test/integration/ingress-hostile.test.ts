@@ -4,9 +4,7 @@ import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startIngressBridge, type IngressBridgeOptions } from '../../src/producer/ingress-bridge.js';
-import { INGRESS_LIMITS, parseIngressEntry } from '../../src/producer/ingress-entry.js';
-import { INGRESS_GROUP } from '../../src/producer/ingress-stream.js';
+import { createEnqueueHandler, createIngressConsumer, INGRESS_GROUP, INGRESS_LIMITS, resolveIngressSettings, startIngressBridge, type IngressBridgeOptions } from '../../src/ingress/index.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { closeJobId, keys } from '../../src/shared/names.js';
 import { createQueues } from '../../src/shared/queues.js';
@@ -119,12 +117,25 @@ describe('ingress bridge against hostile entries', () => {
     await t.xadd('session_id', 'around-1');
     const poison = await t.xadd('session_id', 'around-poison', 'trace_id', 'explodes');
     await t.xadd('session_ids', '["around-2","around-3"]');
-    // A parse step with a bug that only this entry triggers (every other step is the real one, on real Redis).
-    const parseEntry = (pairs: readonly string[]) => {
-      if (pairs.includes('explodes')) throw new TypeError('Cannot read properties of undefined (reading "x")');
-      return parseIngressEntry(pairs);
-    };
-    const bridge = t.start({ parseEntry });
+    // A consumer composed with a handling step that has a bug only this entry triggers (the step
+    // is otherwise the bridge's real one, on real Redis).
+    const real = createEnqueueHandler({ connection: t.redis, prefix: t.prefix });
+    const bridge = track(
+      createIngressConsumer({
+        connection: t.redis,
+        prefix: t.prefix,
+        logger: quiet(),
+        settings: resolveIngressSettings({ blockMs: 200 }),
+        handler: {
+          handle: (entries, context) => {
+            if (entries.some(([, pairs]) => pairs?.includes('explodes'))) throw new TypeError('Cannot read properties of undefined (reading "x")');
+            return real.handle(entries, context);
+          },
+          close: () => real.close(),
+        },
+      }),
+      'ingress consumer',
+    );
     await waitFor('3 entries handled', () => bridge.stats().entries === 3);
     expect(await t.waiting()).toEqual(['around-1', 'around-2', 'around-3']);
     const recs = await t.rejected();

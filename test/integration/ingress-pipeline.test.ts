@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { startIngressBridge } from '../../src/producer/ingress-bridge.js';
-import { INGRESS_GROUP } from '../../src/producer/ingress-stream.js';
+import { INGRESS_GROUP, startIngressBridge } from '../../src/ingress/index.js';
 import { followResults } from '../../src/results/follow-results.js';
 import { readResults, type ResultRecord } from '../../src/results/results-stream.js';
 import { keys } from '../../src/shared/names.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INGRESS_LIMITS, MAX_ITEM_REJECTIONS, parseIngressEntry, rejectOversizedEntry } from '../../src/producer/ingress-entry.js';
-import { buildRejectedRecord } from '../../src/producer/ingress-stream.js';
+import { buildRejectedRecord, INGRESS_LIMITS, MAX_ITEM_REJECTIONS, parseIngressEntry, rejectOversizedEntry } from '../../src/ingress/index.js';
 
 const ID = '0b4f2c9e-1a3d-4f6b-9c2e-7d8a5b3c1e0f';
 
