@@ -2,16 +2,16 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { previewSessionId } from '../browserbase/session-id.js';
-import { isInvalid, normalizeCloseRequest } from '../producer/close-request.js';
+import { SourcedInput } from '../producer/close-request.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { printable } from '../shared/printable.js';
-import { parseDuration } from '../shared/duration.js';
-import { InputFormatError, readCloseInputs, type RawInput } from './close-input.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { InputFormatError, readCloseInputs } from './close-input.js';
+import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
+import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
-import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
+import { durationOption, usageError } from './toolkit/options.js';
 import { printErr, printJson, printOut } from './toolkit/output.js';
 import { createProgressReporter } from './toolkit/progress.js';
 import { displayText } from './toolkit/table.js';
@@ -21,7 +21,8 @@ interface CloseOptions {
   projectId?: string;
   requestId?: string;
   wait?: boolean;
-  waitTimeout?: string;
+  /** ms, parsed by commander. */
+  waitTimeout?: number;
   json?: boolean;
   [key: string]: unknown;
 }
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .option('--project-id <id>', 'projectId sent with every close (default: the worker\'s BROWSERBASE_PROJECT_ID)')
     .option('--request-id <id>', 'requestId recorded with every close (echoed in the results stream)')
     .option('--wait', 'follow the closes until each is final, then print closed / already gone / dead-lettered')
-    .option('--wait-timeout <duration>', 'with --wait: give up after this long (e.g. 10m), exit 1')
+    .addOption(durationOption('--wait-timeout <duration>', 'with --wait: give up after this long (e.g. 10m), exit 1'))
     .option('--json', 'print the report as JSON on stdout (progress lines on stderr are JSON too)');
   addConfigOptions(cmd, ['redisUrl', 'prefix']);
   cmd.addHelpText(
@@ -72,64 +73,50 @@ Exit codes: 0 done; 1 runtime failure; 2 some inputs were invalid (valid ones we
 
 async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   const stdinCount = ids.filter((id) => id === '-').length + (opts.file === '-' ? 1 : 0);
-  if (ids.length === 0 && opts.file === undefined) throw new CliError('nothing to close: give session ids, --file FILE, or `-` to read stdin (see --help)', EXIT.USAGE);
-  if (stdinCount > 1) throw new CliError('stdin (`-`) can be read only once', EXIT.USAGE);
-  if (opts.waitTimeout !== undefined && !opts.wait) throw new CliError('--wait-timeout needs --wait', EXIT.USAGE);
-  const waitTimeoutMs = opts.waitTimeout === undefined ? undefined : parseDurationOption(opts.waitTimeout, '--wait-timeout');
+  if (ids.length === 0 && opts.file === undefined) throw usageError('nothing to close: give session ids, --file FILE, or `-` to read stdin (see --help)');
+  if (stdinCount > 1) throw usageError('stdin (`-`) can be read only once');
+  if (opts.waitTimeout !== undefined && !opts.wait) throw usageError('--wait-timeout needs --wait');
   if (opts.file !== undefined && opts.file !== '-') {
     const s = await stat(opts.file).catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot read --file \`${opts.file}\`: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.USAGE);
+      throw usageError(`cannot read --file \`${opts.file}\`: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
     });
-    if (!s.isFile()) throw new CliError(`cannot read --file \`${opts.file}\`: not a regular file`, EXIT.USAGE);
+    if (!s.isFile()) throw usageError(`cannot read --file \`${opts.file}\`: not a regular file`);
   }
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-close');
   const producer = createProducer({ connection: redis, prefix: config.prefix });
   try {
-    const invalid: InvalidInput[] = [];
-    let invalidCount = 0;
-    const defaults = { projectId: opts.projectId, requestId: opts.requestId };
-    async function* valid(): AsyncGenerator<unknown> {
-      for await (const item of inputsOf(ids, opts.file)) {
-        const problem = item.reason ?? (() => {
-          const r = normalizeCloseRequest(item.value, defaults);
-          return isInvalid(r) ? r.reason : undefined;
-        })();
-        if (problem === undefined) {
-          yield item.value;
-          continue;
-        }
-        invalidCount++;
-        if (invalid.length < MAX_INVALID_KEPT) invalid.push({ where: item.where, input: preview(item.value), reason: problem });
-      }
-    }
     const progress = createProgressReporter({ label: 'enqueue', unit: 'read', json: opts.json });
     let report;
     try {
-      report = await enqueueCloses({ queue: producer.queues.closeQueue, redis }, valid(), {
+      // Every input goes to enqueueCloses with where it was: it validates each once and reports the invalid ones by place.
+      report = await enqueueCloses<string>({ queue: producer.queues.closeQueue, redis }, inputsOf(ids, opts.file), {
         ...(opts.projectId !== undefined ? { projectId: opts.projectId } : {}),
         ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}),
         source: 'cli',
         collectJobIds: Boolean(opts.wait),
-        onProgress: (p) => progress.update(p.processed + invalidCount, { accepted: p.accepted, duplicates: p.duplicates, invalid: invalidCount }),
+        maxInvalidReported: MAX_INVALID_KEPT,
+        reportInputAs: preview, // a file of huge invalid elements is not kept in memory
+        onProgress: (p) => progress.update(p.processed, { accepted: p.accepted, duplicates: p.duplicates, invalid: p.invalid }),
       });
     } catch (err) {
-      if (err instanceof InputFormatError) throw new CliError(`${err.message} (inputs before it were enqueued)`, EXIT.USAGE);
+      if (err instanceof InputFormatError) throw usageError(`${err.message} (inputs before it were enqueued)`);
       throw err;
     } finally {
       progress.stop();
     }
-    const enqueued = { accepted: report.accepted, duplicates: report.duplicates, invalidCount, invalid };
+    const invalid: InvalidInput[] = report.invalid.map((i) => ({ where: i.origin ?? '?', input: String(i.input), reason: i.reason }));
+    const enqueued = { accepted: report.accepted, duplicates: report.duplicates, invalidCount: report.invalidCount, invalid };
     if (!opts.json) printEnqueueReport(enqueued);
     let waited: FollowReport | undefined;
     if (opts.wait) {
       if (!opts.json) await warnIfNoWorker(redis, config.prefix);
-      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: waitTimeoutMs });
+      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) printJson({ ...enqueued, ...(waited ? { wait: waited } : {}) });
-    if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT_INTERRUPTED;
-    if (invalidCount > 0) return EXIT.USAGE;
+    if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT.INTERRUPTED;
+    if (report.invalidCount > 0) return EXIT.USAGE;
     if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
     return EXIT.OK;
   } finally {
@@ -138,15 +125,19 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   }
 }
 
-async function* inputsOf(ids: string[], file: string | undefined): AsyncGenerator<RawInput> {
+/** The inputs, each with where it was (`argument 2`, `line 12`, `element 3`) and what the reader already found wrong with it. */
+async function* inputsOf(ids: string[], file: string | undefined): AsyncGenerator<SourcedInput<string>> {
+  const read = async function* (chunks: AsyncIterable<string | Uint8Array>, name: string) {
+    for await (const item of readCloseInputs(chunks, name)) yield new SourcedInput(item.value, item.where, item.reason);
+  };
   let n = 0;
   for (const id of ids) {
     n++;
-    if (id === '-') yield* readCloseInputs(process.stdin, 'stdin');
-    else yield { value: id, where: `argument ${n}` };
+    if (id === '-') yield* read(process.stdin, 'stdin');
+    else yield new SourcedInput(id, `argument ${n}`);
   }
-  if (file === '-') yield* readCloseInputs(process.stdin, 'stdin');
-  else if (file !== undefined) yield* readCloseInputs(createReadStream(file), `--file ${file}`);
+  if (file === '-') yield* read(process.stdin, 'stdin');
+  else if (file !== undefined) yield* read(createReadStream(file), `--file ${file}`);
 }
 
 /**
@@ -156,15 +147,6 @@ async function* inputsOf(ids: string[], file: string | undefined): AsyncGenerato
  */
 function preview(value: unknown): string {
   return typeof value === 'string' ? previewSessionId(value) : displayText(value, 80);
-}
-
-/** Parses a duration flag; a bad value is a usage error (exit 2) naming the flag and the value. */
-export function parseDurationOption(value: string, flag: string, bounds?: { minMs?: number; maxMs?: number }): number {
-  try {
-    return parseDuration(value, flag, bounds);
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT.USAGE);
-  }
 }
 
 function printEnqueueReport(r: { accepted: number; duplicates: number; invalidCount: number; invalid: InvalidInput[] }): void {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { startIngressBridge } from '../ingress/index.js';
+import { startIngressBridge, type IngressTuning } from '../ingress/index.js';
 import { keys } from '../shared/names.js';
-import { addConfigOptions, action, cliLogger, CliError, loadConfig } from './toolkit/command.js';
+import { addConfigOptions, action, cliLogger, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
-import { EXIT } from './toolkit/exit-codes.js';
+import { collectOptionProblems, parseInteger } from './toolkit/options.js';
+import { shutdownOnSignal } from './toolkit/shutdown.js';
 
 interface IngressFlags {
   consumerName?: string;
@@ -13,24 +14,20 @@ interface IngressFlags {
   shutdownTimeout?: string;
 }
 
-/** Parses the numeric flags; every bad one is reported at once, naming flag and value. */
-function numericFlags(flags: IngressFlags): { claimIdleMs?: number; batchSize?: number; blockMs?: number; closeTimeoutMs?: number } {
-  const problems: string[] = [];
-  const int = (flag: string, raw: string | undefined, min: number, max: number): number | undefined => {
-    if (raw === undefined) return undefined;
-    const n = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-    if (Number.isInteger(n) && n >= min && n <= max) return n;
-    problems.push(`Expected \`${flag}\` to be an integer from ${min} to ${max}, got \`${raw}\``);
-    return undefined;
-  };
-  const out = {
+/** The bridge's tuning from the flags; every bad one is reported at once, naming flag and value. */
+function tuningOf(flags: IngressFlags): IngressTuning {
+  const problems = collectOptionProblems();
+  const int = (flag: string, raw: string | undefined, min: number, max: number): number | undefined =>
+    raw === undefined ? undefined : problems.check(() => parseInteger(raw, flag, { min, max }));
+  const tuning: IngressTuning = {
     claimIdleMs: int('--claim-idle-ms', flags.claimIdleMs, 1, 86_400_000),
     batchSize: int('--batch-size', flags.batchSize, 1, 10_000),
     blockMs: int('--block-ms', flags.blockMs, 1, 60_000),
     closeTimeoutMs: int('--shutdown-timeout', flags.shutdownTimeout, 0, 3_600_000),
+    ...(flags.consumerName ? { consumerName: flags.consumerName } : {}),
   };
-  if (problems.length > 0) throw new CliError(problems.join('; '), EXIT.USAGE);
-  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+  problems.throwIfAny();
+  return Object.fromEntries(Object.entries(tuning).filter(([, v]) => v !== undefined));
 }
 
 export function register(program: Command): void {
@@ -47,28 +44,20 @@ export function register(program: Command): void {
   cmd.action(
     action(async (opts: IngressFlags & Record<string, unknown>) => {
       const config = loadConfig(opts);
-      const tuning = numericFlags(opts);
+      const tuning = tuningOf(opts);
       const logger = cliLogger(config);
       const redis = await connectRedis(config, 'ingress', 'worker');
-      const bridge = startIngressBridge({ connection: redis, prefix: config.prefix, logger, ...tuning, ...(opts.consumerName ? { consumerName: opts.consumerName } : {}) });
+      const bridge = startIngressBridge({ connection: redis, prefix: config.prefix, logger, ...tuning });
       logger.info({ stream: keys(config.prefix).ingress, consumer: bridge.consumerName }, 'ingress bridge started');
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        const onSignal = (s: NodeJS.Signals) => {
-          process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-          resolve(s);
-        };
-        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+      // The bridge bounds its own stop (--shutdown-timeout); a second signal exits 1 at once.
+      return shutdownOnSignal({
+        log: logger,
+        messages: { stopping: 'stopping the ingress bridge (send the signal again to exit at once)', secondSignal: 'second signal: exiting now' },
+        graceful: async () => {
+          await bridge.close();
+          await closeRedis(redis);
+        },
       });
-      logger.info({ signal }, 'stopping the ingress bridge (send the signal again to exit at once)');
-      const force = (s: NodeJS.Signals) => {
-        logger.warn({ signal: s }, 'second signal: exiting now');
-        process.exit(EXIT.FAILURE);
-      };
-      process.once('SIGINT', force).once('SIGTERM', force);
-      await bridge.close();
-      await closeRedis(redis);
-      process.off('SIGINT', force).off('SIGTERM', force);
-      return EXIT.OK;
     }),
   );
 }
