@@ -26,10 +26,10 @@ export {
   type WithRetriesOptions,
 } from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';
-export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, keys } from './shared/names.js';
+export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, parseCloseJobId, keys } from './shared/names.js';
 export type { CloseJobData, CloseJobResult, DeadLetterData, AttemptRecord } from './shared/jobs.js';
-export { CLOSE_JOB_LIMITS } from './shared/jobs.js';
-export { createQueues, getQueueStats, type Queues, type QueueStats } from './shared/queues.js';
+export { CLOSE_JOB_LIMITS, CLOSE_OUTCOMES } from './shared/jobs.js';
+export { createQueues, getQueueStats, DEAD_LETTER_STATES, type Queues, type QueueStats } from './shared/queues.js';
 export { createRedis } from './shared/redis.js';
 export {
   createProducer,
@@ -66,7 +66,7 @@ export {
 } from './worker/index.js';
 export { startWorkerService, type WorkerService, type WorkerServiceOptions } from './worker/service.js';
 export { startSimulator, type SimulatorHandle, type SimulatorOptions, type SimulatorStats } from './simulator/index.js';
-export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './producer/wait.js';
+export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './ops/wait-for-closes.js';
 export {
   startIngressBridge,
   parseIngressEntry,
@@ -114,4 +114,5 @@ export {
   type OrphanSummary,
 } from './sweep/index.js';
 export { createMetricsRecorder, readCounters, renderMetrics, LATENCY_BUCKETS_SECONDS, type MetricsRecorder, type MetricsRecorderOptions, type CounterSnapshot, type MetricsSnapshot } from './metrics/index.js';
-export { createUiServer, gatherOpsSnapshot, type UiServer, type UiServerOptions, type OpsSnapshot } from './ui/index.js';
+export { createUiServer, type UiServer, type UiServerOptions } from './ui/index.js';
+export { gatherOpsSnapshot, WORKER_ALIVE_WITHIN_MS, type OpsSnapshot } from './ops/index.js';

@@ -1,15 +1,17 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { closeJobId } from '../shared/names.js';
+import { deadLetterFields } from '../dead-letters/describe.js';
+import type { DeadLetterEntry } from '../dead-letters/store.js';
+import { countDeadLetters, purgeDeadLetters, readDeadLetterPage, redriveLetters, toLetterId } from '../ops/dead-letters.js';
 import { formatEpochMs, printable } from '../shared/printable.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
-import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterEntry } from '../worker/dead-letter.js';
-import { EXIT_INTERRUPTED, followCloses, printWaitReport, warnIfNoWorker } from './follow.js';
+import { followCloses, printWaitReport, warnIfNoWorker } from './follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printErr, printJson, printOut } from './toolkit/output.js';
+import { intOption } from './toolkit/options.js';
 import { displayText, formatTable, truncate } from './toolkit/table.js';
 
 /** Largest `--limit` of `dlq list`. */
@@ -32,8 +34,10 @@ export interface DeadLetterRow {
 const countOf = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /**
- * A dead letter as a row. Total: any producer can write a letter, and one with odd data (a number
- * as session id, a `deadLetteredAt` of 1e300) cannot break a listing.
+ * A dead letter as a `dlq list --json` row: the values as stored (strings not escaped; JSON
+ * output escapes them), numbers or null. Total: any producer can write a letter, and one with odd
+ * data (a number as session id, a `deadLetteredAt` of 1e300) cannot break a listing. The table
+ * for humans reads like everywhere else (`deadLetterFields`, `dead-letters/describe.ts`).
  */
 export function toRow(e: DeadLetterEntry): DeadLetterRow {
   const d: Record<string, unknown> = e.data !== null && typeof e.data === 'object' ? (e.data as unknown as Record<string, unknown>) : {};
@@ -70,16 +74,16 @@ export function register(program: Command): void {
   const list = dlq
     .command('list')
     .description('List dead letters, newest first.')
-    .option('--limit <n>', `how many to show (1-${MAX_LIST_LIMIT})`, '100')
-    .option('--offset <n>', 'skip this many first', '0')
+    .addOption(intOption('--limit <n>', `how many to show (1-${MAX_LIST_LIMIT})`, { min: 1, max: MAX_LIST_LIMIT, default: 100 }))
+    .addOption(intOption('--offset <n>', 'skip this many first', { min: 0, default: 0 }))
     .option('--json', 'print a JSON array on stdout');
   addConfigOptions(list, ['redisUrl', 'prefix']);
   list.action(
-    action(async (opts: { limit: string; offset: string; json?: boolean }) => {
-      const limit = parseCount(opts.limit, '--limit', 1, MAX_LIST_LIMIT);
-      const offset = parseCount(opts.offset, '--offset', 0, Number.MAX_SAFE_INTEGER);
+    action(async (opts: { limit: number; offset: number; json?: boolean }) => {
+      const { limit, offset } = opts;
       return withQueues(opts, async (queues) => {
-        const rows = (await listDeadLetters(queues, { start: offset, end: offset + limit - 1 })).map(toRow);
+        const page = await readDeadLetterPage(queues, { start: offset, end: offset + limit - 1 });
+        const rows = page.items.map(toRow);
         if (opts.json) {
           printJson(rows);
           return EXIT.OK;
@@ -88,15 +92,17 @@ export function register(program: Command): void {
           printOut('no dead letters\n');
           return EXIT.OK;
         }
-        const orDash = (n: number | null) => (n === null ? '-' : String(n));
+        const orDash = (v: unknown) => (v === undefined ? '-' : String(v));
         printOut(
           formatTable(
             ['ID', 'SESSION', 'CODE', 'HTTP', 'ATTEMPTS', 'DEAD-LETTERED AT', 'MESSAGE'],
-            rows.map((r) => [r.id, r.sessionId, r.code, orDash(r.httpStatus), orDash(r.attempts), r.deadLetteredAt, truncate(r.message, 80)]),
+            page.items.map((e) => {
+              const f = deadLetterFields(e.data);
+              return [printable(e.id), f.session ?? '', f.code ?? '', orDash(f.httpStatus), orDash(f.attempts), f.deadLettered ?? formatEpochMs(undefined), truncate(f.message ?? '', 80)];
+            }),
           ),
         );
-        const total = await queues.deadLetterQueue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed', 'prioritized');
-        if (total > offset + rows.length) printOut(`(${offset + rows.length} of ${total}; use --limit/--offset for more)\n`);
+        if (page.total > offset + rows.length) printOut(`(${offset + rows.length} of ${page.total}; use --limit/--offset for more)\n`);
         return EXIT.OK;
       });
     }),
@@ -116,12 +122,13 @@ export function register(program: Command): void {
       if (opts.all && ids.length > 0) throw new CliError('give ids or --all, not both', EXIT.USAGE);
       if (!opts.all && ids.length === 0) throw new CliError('nothing to re-drive: give dead-letter ids (see `dlq list`) or --all', EXIT.USAGE);
       return withQueues(opts, async (queues, redis, prefix) => {
-        const jobIds = ids.map((id) => (id.startsWith('close-') ? id : closeJobId(id)));
-        const r = opts.all ? await redriveDeadLetters(queues, { all: true }) : await redriveDeadLetters(queues, { ids: jobIds });
+        const jobIds = ids.map(toLetterId);
+        const r = await redriveLetters(queues, opts.all ? { all: true } : { ids: jobIds });
         const missing = r.missing.map((m) => ids[jobIds.indexOf(m)] ?? m);
         if (!opts.json) {
           printOut(`re-drove ${r.redriven.length} dead letter${r.redriven.length === 1 ? '' : 's'}\n`);
           for (const m of missing) printErr(`not a dead letter: ${printable(m)}\n`);
+          for (const h of r.held ?? []) printErr(`still being parked, left as it is (retry it in a moment): ${printable(h)}\n`);
         }
         let waited;
         if (opts.wait && r.redriven.length > 0) {
@@ -129,8 +136,8 @@ export function register(program: Command): void {
           waited = await followCloses({ queues, redis }, r.redriven, { json: opts.json });
           if (!opts.json) printWaitReport(waited);
         }
-        if (opts.json) printJson({ redriven: r.redriven, missing, ...(waited ? { wait: waited } : {}) });
-        if (waited?.aborted) return EXIT_INTERRUPTED;
+        if (opts.json) printJson({ redriven: r.redriven, missing, ...(r.held ? { held: r.held } : {}), ...(waited ? { wait: waited } : {}) });
+        if (waited?.aborted) return EXIT.INTERRUPTED;
         if (missing.length > 0) return EXIT.USAGE;
         if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;
         return EXIT.OK;
@@ -149,7 +156,7 @@ export function register(program: Command): void {
       const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
       if (!opts.yes && !interactive) throw new CliError('refusing to purge dead letters without --yes (stdin is not a terminal to ask on)', EXIT.USAGE);
       return withQueues(opts, async (queues, _redis, prefix) => {
-        const count = await queues.deadLetterQueue.getJobCountByTypes('failed', 'waiting', 'active', 'delayed', 'prioritized', 'completed');
+        const count = await countDeadLetters(queues);
         if (count === 0) {
           if (opts.json) printJson({ purged: 0 });
           else printOut('no dead letters\n');
@@ -171,12 +178,4 @@ export function register(program: Command): void {
       });
     }),
   );
-}
-
-/** Parses a non-negative integer option strictly; exit 2 naming the flag otherwise. */
-export function parseCount(value: string, flag: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new CliError(`Expected \`${flag}\` to be an integer from ${min} to ${max}, got \`${value}\``, EXIT.USAGE);
-  }
-  return Number(value);
 }

@@ -1,23 +1,23 @@
+import { describeFailure } from '../dead-letters/describe.js';
+import { describeWindow, readWorkers } from '../ops/liveness.js';
+import { waitForCloses, type WaitReport } from '../ops/wait-for-closes.js';
+import { printable } from '../shared/printable.js';
 import type { Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
-import { waitForCloses, type WaitReport } from '../producer/wait.js';
-import { printable } from '../shared/printable.js';
-import { readWorkerHeartbeats } from '../worker/heartbeat.js';
+import { EXIT } from './toolkit/exit-codes.js';
 import { printErr, printOut } from './toolkit/output.js';
 import { createProgressReporter } from './toolkit/progress.js';
 
 /** Exit code after Ctrl-C (128 + SIGINT). */
-export const EXIT_INTERRUPTED = 130;
-/** A worker whose heartbeat is older than this is not counted as running, in ms. */
-export const HEARTBEAT_FRESH_MS = 15_000;
+export const EXIT_INTERRUPTED = EXIT.INTERRUPTED;
 /** Dead letters printed in human output. */
 const MAX_LETTERS_PRINTED = 20;
 
-/** Warns on stderr when no worker has sent a heartbeat lately under this prefix. */
+/** Warns on stderr when no worker is alive under this prefix (the one liveness rule, `ops/liveness.ts`). */
 export async function warnIfNoWorker(redis: Redis, prefix: string): Promise<void> {
-  const beats = await readWorkerHeartbeats(redis, prefix).catch(() => []);
-  if (!beats.some((b) => Date.now() - b.lastSeen < HEARTBEAT_FRESH_MS)) {
-    printErr(`bb-reaper: no worker is running under prefix \`${printable(prefix)}\` (no heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s); closes wait until one starts: \`bb-reaper worker\`\n`);
+  const workers = await readWorkers(redis, prefix).catch(() => []);
+  if (!workers.some((w) => w.alive)) {
+    printErr(`bb-reaper: no worker is running under prefix \`${printable(prefix)}\` (no heartbeat within ${describeWindow()}); closes wait until one starts: \`bb-reaper worker\`\n`);
   }
 }
 
@@ -55,8 +55,7 @@ export async function followCloses(
 export function printWaitReport(r: FollowReport): void {
   printOut(`closed ${r.closed}, already gone ${r.alreadyGone}, dead-lettered ${r.deadLettered}${r.pending > 0 ? `, still pending ${r.pending}` : ''} (of ${r.total})\n`);
   for (const d of r.deadLetters.slice(0, MAX_LETTERS_PRINTED)) {
-    const code = d.errorCode ? `${printable(d.errorCode)}${d.httpStatus !== undefined ? ` (HTTP ${d.httpStatus})` : ''}: ` : '';
-    printOut(`dead-lettered ${printable(d.sessionId ?? d.jobId)}: ${code}${printable(d.message)}\n`);
+    printOut(`dead-lettered ${printable(d.sessionId ?? d.jobId)}: ${describeFailure({ code: d.errorCode, httpStatus: d.httpStatus, message: d.message })}\n`);
   }
   if (r.deadLettered > 0) printOut('inspect with `bb-reaper dlq list`, re-drive with `bb-reaper dlq retry --all`\n');
   if (r.aborted) {

@@ -1,27 +1,27 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { describeWindow, HEARTBEAT_INTERVAL_MS, type WorkerStatus } from '../ops/liveness.js';
+import { gatherOpsSnapshot } from '../ops/snapshot.js';
 import { printable } from '../shared/printable.js';
-import { getQueueStats, createQueues, type QueueStats } from '../shared/queues.js';
-import { createSweepQueue, listSweepSchedules, type SweepSchedule } from '../sweep/scheduler.js';
-import { HEARTBEAT_INTERVAL_MS, readWorkerHeartbeats } from '../worker/heartbeat.js';
-import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
-import { HEARTBEAT_FRESH_MS } from './follow.js';
+import { createQueues, type QueueStats } from '../shared/queues.js';
+import { createSweepQueue, type SweepSchedule } from '../sweep/scheduler.js';
+import type { LimiterState } from '../worker/limiter-state.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
-import { formatSchedules } from './sweep.js';
+import { formatSchedules } from './toolkit/schedules.js';
 import { formatAge } from './toolkit/table.js';
 
-/** What `stats --json` prints. */
+/** What `stats --json` prints: the ops snapshot `/api/stats` serves too (`src/ops/`), in the CLI's shape. */
 export interface StatsReport {
   prefix: string;
   /** Close queue counts by state, and the number of dead letters. */
   queue: QueueStats;
   /** The global limiter's shared state; null when no worker ever ran under this prefix. */
   limiter: LimiterState | null;
-  /** Worker processes that sent a heartbeat, most recent first; `alive` when seen in the last 15 s. */
-  workers: Array<{ id: string; lastSeen: number; ageMs: number; alive: boolean }>;
+  /** Worker processes that sent a heartbeat, most recent first; `alive` by the one liveness rule (heartbeat within 30 s). */
+  workers: WorkerStatus[];
   /** Recurring orphan sweeps. */
   sweeps: SweepSchedule[];
 }
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .summary('queue counts, limiter state and workers')
     .description('Show the close queue by state, dead letters, the global limiter (configured and current rate, pauses after 429s), worker heartbeats and recurring sweeps.')
     .option('--json', 'print one JSON object on stdout')
-    .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s (for container health checks)`);
+    .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat within ${describeWindow()} (for container health checks)`);
   addConfigOptions(cmd, ['redisUrl', 'prefix']);
   cmd.action(
     action(async (opts: { json?: boolean; healthcheck?: boolean }) => {
@@ -41,18 +41,11 @@ export function register(program: Command): void {
       const queues = createQueues({ connection: redis, prefix: config.prefix });
       const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
       try {
-        const now = Date.now();
-        const [queue, limiter, beats, sweeps] = await Promise.all([
-          getQueueStats(queues),
-          readLimiterState(redis, config.prefix),
-          readWorkerHeartbeats(redis, config.prefix),
-          listSweepSchedules(sweepQueue),
-        ]);
-        const workers = beats.map((b) => ({ ...b, ageMs: now - b.lastSeen, alive: now - b.lastSeen < HEARTBEAT_FRESH_MS }));
-        const report: StatsReport = { prefix: config.prefix, queue, limiter: limiter ?? null, workers, sweeps };
+        const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
+        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps };
         if (opts.healthcheck) return checkHealth(report, opts.json);
         if (opts.json) printJson(report);
-        else printOut(formatStats(report, now));
+        else printOut(formatStats(report, s.at));
         return EXIT.OK;
       } finally {
         await sweepQueue.close();
@@ -71,7 +64,7 @@ function checkHealth(report: StatsReport, json?: boolean): number {
   if (!alive) {
     const last = mine[0];
     throw new CliError(
-      `unhealthy: no worker on host ${host} sent a heartbeat in the last ${HEARTBEAT_FRESH_MS / 1000} s (every ${HEARTBEAT_INTERVAL_MS / 1000} s expected)${last ? `; last seen ${formatAge(last.ageMs)} ago` : ''}`,
+      `unhealthy: no worker on host ${host} sent a heartbeat within ${describeWindow()} (every ${HEARTBEAT_INTERVAL_MS / 1000} s expected)${last ? `; last seen ${formatAge(last.ageMs)} ago` : ''}`,
       EXIT.FAILURE,
     );
   }
@@ -98,7 +91,7 @@ export function formatStats(r: StatsReport, now = Date.now()): string {
   const alive = r.workers.filter((w) => w.alive);
   const stale = r.workers.length - alive.length;
   lines.push(
-    `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${printable(w.id)} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (last seen over ${HEARTBEAT_FRESH_MS / 1000} s ago)` : ''}`,
+    `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${printable(w.id)} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (no heartbeat within ${describeWindow()})` : ''}`,
   );
   if (r.sweeps.length === 0) lines.push('sweeps        none scheduled');
   else for (const [i, s] of formatSchedules(r.sweeps, now).trimEnd().split('\n').entries()) lines.push(`${i === 0 ? 'sweeps        ' : '              '}${s}`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createBrowserbaseClient } from '../browserbase/index.js';
 import { maskUrlPassword, resolveConfig } from '../config/index.js';
 import { createProducer } from '../producer/producer.js';
-import { waitForCloses, type WaitProgress } from '../producer/wait.js';
+import { waitForCloses, type WaitProgress } from '../ops/wait-for-closes.js';
 import type { Logger } from '../shared/logger.js';
 import { CLOSE_JOB_NAME, closeJobId } from '../shared/names.js';
 import { createRedis, type Redis } from '../shared/redis.js';

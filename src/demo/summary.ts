@@ -1,4 +1,4 @@
-import type { DeadLetterSummary } from '../producer/wait.js';
+import type { DeadLetterSummary } from '../ops/wait-for-closes.js';
 
 /** The demo's fixed settings: chosen so a default run shows retries, 429s and dead letters in seconds. */
 export const DEMO_SETTINGS = {

@@ -4,11 +4,12 @@
  * Field names are `<family>|<label>`; the histogram keeps one non-cumulative count per bucket.
  */
 import type { Redis } from 'ioredis';
+import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
 import { keys } from '../shared/names.js';
 
-/** The close outcomes counted by `bb_reaper_closes_total{outcome}`. */
-export const CLOSE_OUTCOMES = ['closed', 'already_gone', 'verified', 'dead_lettered'] as const;
-export type CloseOutcomeLabel = (typeof CLOSE_OUTCOMES)[number];
+/** The close outcomes counted by `bb_reaper_closes_total{outcome}`: the one list of `shared/jobs.ts`. */
+export { CLOSE_OUTCOMES };
+export type CloseOutcomeLabel = FinalOutcome;
 
 /**
  * Upper bounds (seconds) of the API request latency histogram: fixed, 5 ms to 10 s, so counts

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BbReaperError } from '../shared/errors.js';
+import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
 import { keys } from '../shared/names.js';
 
-/** Final outcomes written to `<prefix>:results`. */
-export const RESULT_OUTCOMES = ['closed', 'already_gone', 'verified', 'dead_lettered'] as const;
-export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
+/** Final outcomes written to `<prefix>:results`: every close outcome (`CLOSE_OUTCOMES`, the one list). */
+export const RESULT_OUTCOMES = CLOSE_OUTCOMES;
+export type ResultOutcome = FinalOutcome;
 
 /** One final outcome, as the worker reports it. */
 export interface ResultEntry {

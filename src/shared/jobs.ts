@@ -59,11 +59,21 @@ export interface AttemptRecord {
   message?: string;
 }
 
+/**
+ * How a close ends, the one list: `closed` (released), `already_gone` (404, or already ended),
+ * `verified` (released and confirmed ended by polling), `dead_lettered` (failed for good). Used by
+ * the results stream, the metrics (`bb_reaper_closes_total{outcome}`) and `waitForCloses`.
+ */
+export const CLOSE_OUTCOMES = ['closed', 'already_gone', 'verified', 'dead_lettered'] as const;
+export type FinalOutcome = (typeof CLOSE_OUTCOMES)[number];
+/** The outcomes of a close job that completed (every one but `dead_lettered`). */
+export type CompletedOutcome = Exclude<FinalOutcome, 'dead_lettered'>;
+
 /** Return value of a completed close job: the seed's `{id, status}` plus the outcome. */
 export interface CloseJobResult {
   id: string;
   status: string;
-  outcome: 'closed' | 'already_gone' | 'verified';
+  outcome: CompletedOutcome;
   httpStatus: number;
   attempts: number;
   finishedAt: number;
@@ -73,6 +83,12 @@ export interface CloseJobResult {
 export interface DeadLetterData {
   sourceQueue: string;
   sourceJobId: string;
+  /**
+   * Creation time of the close job that failed (its BullMQ `timestamp`, ms epoch): with
+   * `sourceJobId` it names that one run, so each failure of a re-driven close is its own result.
+   * Absent in letters written before it was added.
+   */
+  sourceJobTimestamp?: number;
   sessionId: string;
   projectId?: string;
   requestId?: string;

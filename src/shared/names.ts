@@ -22,7 +22,24 @@ export const DEAD_LETTER_JOB_NAME = 'dead-letter';
  * pending is the same job. BullMQ forbids `:` in custom ids, so the id is percent-encoded.
  */
 export function closeJobId(sessionId: string): string {
-  return `close-${encodeURIComponent(sessionId)}`;
+  return `${CLOSE_JOB_ID_PREFIX}${encodeURIComponent(sessionId)}`;
+}
+
+/** What every {@link closeJobId} starts with. */
+export const CLOSE_JOB_ID_PREFIX = 'close-';
+
+/**
+ * The session id inside a close job id: the inverse of {@link closeJobId}. Undefined when `jobId`
+ * is not one (no `close-` prefix, or not valid percent-encoding, e.g. a job added by another
+ * client with its own id). Pure, never throws.
+ */
+export function parseCloseJobId(jobId: string): string | undefined {
+  if (typeof jobId !== 'string' || !jobId.startsWith(CLOSE_JOB_ID_PREFIX)) return undefined;
+  try {
+    return decodeURIComponent(jobId.slice(CLOSE_JOB_ID_PREFIX.length));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Redis keys outside BullMQ's own, all under the prefix. */

@@ -3,13 +3,29 @@ import type { Redis } from 'ioredis';
 import { CLOSE_QUEUE, DEAD_LETTER_QUEUE } from './names.js';
 import type { CloseJobData, DeadLetterData } from './jobs.js';
 
-/** How long completed close jobs are kept (seconds) and how many at most. */
+/**
+ * How long completed close jobs are kept (seconds) and how many at most: the one source, used as
+ * the close queue's default job option and by the worker when a job completes.
+ */
 export const COMPLETED_RETENTION = { age: 24 * 3600, count: 200_000 } as const;
+
+/**
+ * The states of the dead-letter queue that hold dead letters, the one definition `dlq list`,
+ * `/api/dlq`, every count (`stats`, `/api/stats`, `/metrics`), `dlq retry --all` and `dlq purge`
+ * use. A letter is `waiting` when just moved there, `active` for the moment the DLQ processor
+ * parks it (or re-drives it after a Retry), `failed` once parked; `delayed` and `prioritized` only
+ * when another client added it so. A `completed` letter was re-driven: it is no dead letter (and
+ * is removed at once). Listed in the order a letter moves through them.
+ */
+export const DEAD_LETTER_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
+export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
 
 export interface Queues {
   closeQueue: Queue<CloseJobData>;
   deadLetterQueue: Queue<DeadLetterData>;
   prefix: string;
+  /** The connection the queues use (the caller owns it), for the few reads done outside BullMQ (`shared/bullmq-keys.ts`). */
+  connection?: Redis;
   close(): Promise<void>;
 }
 
@@ -34,6 +50,7 @@ export function createQueues({ connection, prefix }: { connection: Redis; prefix
     closeQueue,
     deadLetterQueue,
     prefix,
+    connection,
     async close() {
       await Promise.all([closeQueue.close(), deadLetterQueue.close()]);
     },
@@ -46,7 +63,7 @@ export interface QueueStats {
   delayed: number;
   failed: number;
   completed: number;
-  /** Dead letters (all states of the dead-letter queue). */
+  /** Dead letters: the dead-letter queue in every one of {@link DEAD_LETTER_STATES}. */
   dead: number;
 }
 
@@ -54,7 +71,7 @@ export interface QueueStats {
 export async function getQueueStats({ closeQueue, deadLetterQueue }: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>): Promise<QueueStats> {
   const [c, d] = await Promise.all([
     closeQueue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
-    deadLetterQueue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+    deadLetterQueue.getJobCounts(...DEAD_LETTER_STATES),
   ]);
   const n = (v: number | undefined) => v ?? 0;
   return {
@@ -63,6 +80,6 @@ export async function getQueueStats({ closeQueue, deadLetterQueue }: Pick<Queues
     delayed: n(c.delayed),
     failed: n(c.failed),
     completed: n(c.completed),
-    dead: n(d.waiting) + n(d.active) + n(d.delayed) + n(d.failed) + n(d.prioritized),
+    dead: DEAD_LETTER_STATES.reduce((sum, state) => sum + n(d[state]), 0),
   };
 }

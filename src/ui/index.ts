@@ -1,5 +1,4 @@
 export { createUiServer, type UiServer, type UiServerOptions } from './server.js';
 export { assertSafeBind, isLoopbackHost, isAuthorized, type UiCredentials } from './auth.js';
 export { crossSiteReason, CSRF_HEADER } from './cross-site.js';
-export { gatherOpsSnapshot, DEFAULT_HEARTBEAT_MAX_AGE_MS, type OpsSnapshot, type WorkerStatus } from './ops-snapshot.js';
 export { BOARD_PATH } from './board.js';

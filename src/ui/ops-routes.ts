@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { Queue } from 'bullmq';
 import { renderMetrics } from '../metrics/exposition.js';
-import { getQueueStats, type Queues } from '../shared/queues.js';
-import { listDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../worker/dead-letter.js';
-import { gatherOpsSnapshot, toMetricsSnapshot } from './ops-snapshot.js';
+import { purgeDeadLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
+import { gatherOpsSnapshot, toMetricsSnapshot } from '../ops/snapshot.js';
+import type { Queues } from '../shared/queues.js';
+import type { SweepJobData } from '../sweep/scheduler.js';
 
 /** Most dead letters one `GET /api/dlq` returns. */
 export const MAX_DLQ_PAGE = 1000;
@@ -51,15 +53,18 @@ function badRequest(reply: FastifyReply, error: z.ZodError) {
 export interface OpsRoutesOptions {
   redis: Redis;
   queues: Queues;
+  /** For the recurring sweeps in `/api/stats`. */
+  sweepQueue?: Queue<SweepJobData>;
   heartbeatMaxAgeMs: number;
 }
 
 /**
- * `/metrics` (Prometheus text) and the JSON ops API the CLI and scripts use:
- * `GET /api/stats`, `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`.
+ * `/metrics` (Prometheus text) and the JSON ops API scripts use: `GET /api/stats`,
+ * `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`. An adapter only: it
+ * checks the request and calls the ops layer (`src/ops/`), which `bb-reaper stats` and `dlq` call too.
  */
-export function registerOpsRoutes(app: FastifyInstance, { redis, queues, heartbeatMaxAgeMs }: OpsRoutesOptions): void {
-  const snapshot = () => gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs });
+export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs }: OpsRoutesOptions): void {
+  const snapshot = () => gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs, ...(sweepQueue ? { sweepQueue } : {}) });
 
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await renderMetrics(toMetricsSnapshot(await snapshot()));
@@ -71,9 +76,7 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, heartbe
   app.get('/api/dlq', async (request, reply) => {
     const parsed = dlqQuery.safeParse(request.query ?? {});
     if (!parsed.success) return badRequest(reply, parsed.error);
-    const { start, end } = parsed.data;
-    const [items, stats] = await Promise.all([listDeadLetters(queues, { start, end }), getQueueStats(queues)]);
-    return { start, end, total: stats.dead, items };
+    return readDeadLetterPage(queues, parsed.data);
   });
 
   app.post('/api/dlq/redrive', async (request, reply) => {
@@ -83,7 +86,7 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, heartbe
     if ((ids !== undefined) === (all === true)) {
       return reply.code(400).send({ error: 'INVALID_REQUEST', message: 'expected exactly one of `ids` (a list of job ids) or `"all": true`' });
     }
-    const result = await redriveDeadLetters(queues, all ? { all: true } : { ids: ids ?? [] });
+    const result = await redriveLetters(queues, all ? { all: true } : { ids: ids ?? [] });
     request.log.info({ redriven: result.redriven.length, missing: result.missing.length }, 'dead letters re-driven through the ops API');
     return result;
   });

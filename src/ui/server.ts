@@ -1,17 +1,17 @@
-import { Queue } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
 import type { Config } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { SWEEP_QUEUE } from '../shared/names.js';
+import { startDeadLetterProcessor } from '../dead-letters/parking-worker.js';
+import { WORKER_ALIVE_WITHIN_MS } from '../ops/liveness.js';
 import { createQueues } from '../shared/queues.js';
 import { createRedis, type Redis } from '../shared/redis.js';
-import { startDeadLetterProcessor } from '../worker/dead-letter.js';
+import { settlesWithin } from '../shared/time-limit.js';
+import { createSweepQueue } from '../sweep/scheduler.js';
 import { assertSafeBind, createAuthHook, type LoginThrottleOptions, type UiCredentials } from './auth.js';
 import { BOARD_PATH, mountBoard } from './board.js';
 import { createCrossSiteHook } from './cross-site.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { DEFAULT_HEARTBEAT_MAX_AGE_MS } from './ops-snapshot.js';
 import { registerOpsRoutes } from './ops-routes.js';
 
 export interface UiServerOptions {
@@ -23,7 +23,11 @@ export interface UiServerOptions {
   /** An ioredis connection to use for everything (the caller keeps owning it). Default: the server opens its own. */
   connection?: Redis;
   logger: Logger;
-  /** A worker counts as alive (for `/readyz` and `bb_reaper_workers`) when its heartbeat is at most this old, ms. Default 30 000. */
+  /**
+   * A worker counts as alive (for `/readyz`, `/api/stats` and `bb_reaper_workers`) when its
+   * heartbeat is at most this old, ms. Default 30 000: `WORKER_ALIVE_WITHIN_MS`, the window the
+   * CLI uses too; change it only in tests.
+   */
   heartbeatMaxAgeMs?: number;
   /** How long `close()` waits for the dead-letter processor to stop, ms. Default 5000. */
   closeTimeoutMs?: number;
@@ -48,23 +52,12 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
 } as const;
 
-/** Waits for `p`, at most `ms`; calls `onTimeout` when it gave up. */
-async function closeWithin(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), ms);
-  });
-  const outcome = await Promise.race([p.then(() => 'done' as const, () => 'done' as const), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') onTimeout();
-}
-
 /**
  * The operator's HTTP server: Bull Board at `/ui`, `/metrics`, `/healthz`, `/readyz` and the ops
  * API under `/api/`. Throws `UI_UNSAFE_BIND` at once when asked to bind beyond loopback without
  * credentials. It also runs the dead-letter processor, which re-drives letters retried in the UI.
  */
-export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = DEFAULT_HEARTBEAT_MAX_AGE_MS, closeTimeoutMs = 5000, loginThrottle }: UiServerOptions): UiServer {
+export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, closeTimeoutMs = 5000, loginThrottle }: UiServerOptions): UiServer {
   const credentials: UiCredentials | undefined =
     config.uiUser !== undefined && config.uiPassword !== undefined
       ? { user: config.uiUser, password: config.uiPassword, ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}) }
@@ -79,8 +72,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   // The DLQ processor is a BullMQ worker: it needs a connection that waits out Redis restarts.
   const workerRedis = connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:ui-dlq' });
   const queues = createQueues({ connection: redis, prefix: config.prefix });
-  const sweepQueue = new Queue(SWEEP_QUEUE, { connection: redis, prefix: config.prefix });
-  sweepQueue.on('error', () => {});
+  const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
 
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   if (credentials) app.addHook('onRequest', createAuthHook(credentials, loginThrottle ? { throttle: loginThrottle } : {}));
@@ -97,7 +89,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
 
   app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
   registerHealthRoutes(app, { redis, prefix: config.prefix, heartbeatMaxAgeMs });
-  registerOpsRoutes(app, { redis, queues, heartbeatMaxAgeMs });
+  registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs });
   const boardReady = mountBoard(app, queues, sweepQueue);
 
   let url: string | undefined;
@@ -124,7 +116,9 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
     close() {
       closing ??= (async () => {
         await app.close();
-        if (processor) await closeWithin(processor.close(), closeTimeoutMs, () => log.warn({ closeTimeoutMs }, 'dead-letter processor did not stop in time (BullMQ waits for a reconnecting connection, taskforcesh/bullmq#4656); going on'));
+        if (processor && !(await settlesWithin(processor.close(), closeTimeoutMs))) {
+          log.warn({ closeTimeoutMs }, 'dead-letter processor did not stop in time (BullMQ waits for a reconnecting connection, taskforcesh/bullmq#4656); going on');
+        }
         await queues.close();
         await sweepQueue.close();
         if (!connection) {

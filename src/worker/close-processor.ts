@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../browserbase/index.js';
+import { describeFailure } from '../dead-letters/describe.js';
 import type { AttemptRecord, CloseJobData, CloseJobResult } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { previewValue } from '../shared/printable.js';
@@ -37,10 +38,14 @@ export interface CloseProcessorDeps {
   random?: () => number;
 }
 
-/** Why a close stopped for good; carried to the dead letter through the job's history. */
+/**
+ * Why a close stopped for good. Its code travels structurally: the record is the job's newest
+ * history entry (written before this is thrown), which the dead letter takes its code from; the
+ * message (`REJECTED (HTTP 401): ...`) is only the job's readable failure reason.
+ */
 class FinalFailure extends UnrecoverableError {
   constructor(readonly record: AttemptRecord) {
-    super(`${record.code}${record.httpStatus !== undefined ? ` (HTTP ${record.httpStatus})` : ''}: ${record.message ?? 'failed'}`);
+    super(describeFailure({ code: record.code, httpStatus: record.httpStatus, message: record.message ?? 'failed' }));
     this.name = 'FinalFailure';
   }
 }

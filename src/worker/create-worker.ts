@@ -2,14 +2,17 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BrowserbaseClient } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
-import type { CloseJobData, CloseJobResult } from '../shared/jobs.js';
+import { deadLetterResult } from '../dead-letters/letter.js';
+import { startDeadLetterProcessor } from '../dead-letters/parking-worker.js';
+import { moveFailedToDeadLetter, moveToDeadLetter } from '../dead-letters/store.js';
+import { readJobLock } from '../shared/bullmq-keys.js';
+import type { CloseJobData, CloseJobResult, DeadLetterData } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { CLOSE_QUEUE } from '../shared/names.js';
-import { createQueues, type Queues } from '../shared/queues.js';
+import { COMPLETED_RETENTION, createQueues, type Queues } from '../shared/queues.js';
 import { createRedis } from '../shared/redis.js';
 import { DEFAULT_BACKOFF_MAX_MS } from './backoff.js';
 import { createCloseProcessor } from './close-processor.js';
-import { moveFailedToDeadLetter, moveToDeadLetter, startDeadLetterProcessor } from './dead-letter.js';
 import { WorkerEvents } from './events.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createGlobalLimiter, type GlobalLimiter } from './limiter.js';
@@ -92,7 +95,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     backoffMs: config.backoffMs,
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     verify: opts.verify ?? false,
-    lockStillHeld: async (job, token) => (await connection.get(`${queues.closeQueue.toKey(String(job.id))}:lock`)) === token,
+    lockStillHeld: async (job, token) => (await readJobLock(connection, queues.closeQueue, String(job.id))) === token,
     lockCheckAfterMs: Math.floor((opts.lockDurationMs ?? 30_000) / 3),
   });
   const worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
@@ -106,42 +109,27 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     stalledInterval: opts.stalledIntervalMs ?? 15_000,
     // A close is idempotent: a job whose worker died is simply retried, several times if need be.
     maxStalledCount: 10,
-    removeOnComplete: { age: 24 * 3600, count: 200_000 },
+    removeOnComplete: COMPLETED_RETENTION,
     removeOnFail: { count: 1_000_000 },
     autorun: false,
   });
 
-  const deadLetter = async (job: Parameters<typeof moveToDeadLetter>[1]) => {
-    const letter = await moveToDeadLetter(queues, job);
-    if (letter) await recordDeadLetter(letter, job.timestamp);
-  };
-  const recordDeadLetter = async (letter: NonNullable<Awaited<ReturnType<typeof moveToDeadLetter>>>, jobTimestamp: number) => {
-    await opts.results?.append({
-      jobId: letter.sourceJobId,
-      jobTimestamp,
-      sessionId: letter.sessionId,
-      ...(letter.requestId !== undefined ? { requestId: letter.requestId } : {}),
-      outcome: 'dead_lettered',
-      ...(letter.httpStatus !== undefined ? { httpStatus: letter.httpStatus } : {}),
-      errorCode: letter.errorCode,
-      attempts: letter.attemptsMade,
-      finishedAt: letter.deadLetteredAt,
-    });
+  // Every dead letter is recorded here, whichever path moved it (on failure, or the backstop
+  // sweep after a crash): one result entry (written once per run of the job), one count, one line.
+  const recordDeadLetter = async (letter: DeadLetterData) => {
+    await opts.results?.append(deadLetterResult(letter));
     opts.metrics?.closeOutcome('dead_lettered');
     logger.warn({ jobId: letter.sourceJobId, sessionId: letter.sessionId, code: letter.errorCode, httpStatus: letter.httpStatus, attempts: letter.attemptsMade }, 'close dead-lettered');
     events.emit('dead-lettered', letter);
   };
   worker.on('failed', (job) => {
     if (!job) return;
-    deadLetter(job).catch((err: Error) => logger.warn({ jobId: job.id, err: err.message }, 'dead-letter move failed; the backstop sweep will retry it'));
+    moveToDeadLetter(queues, job, recordDeadLetter).catch((err: Error) => logger.warn({ jobId: job.id, err: err.message }, 'dead-letter move failed; the backstop sweep will retry it'));
   });
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died?); it will be retried'));
 
-  const sweepFailed = async () => {
-    const moved = await moveFailedToDeadLetter(queues);
-    for (const letter of moved) await recordDeadLetter(letter, letter.enqueuedAt);
-  };
+  const sweepFailed = () => moveFailedToDeadLetter(queues, { onMoved: recordDeadLetter });
   const sweepTimer = setInterval(() => void sweepFailed().catch(() => {}), opts.deadLetterSweepMs ?? 30_000);
   sweepTimer.unref();
   await sweepFailed().catch((err: Error) => logger.warn({ err: err.message }, 'initial dead-letter sweep failed'));

@@ -14,6 +14,6 @@ export {
   describeDeadLetter,
   buildDeadLetter,
   type DeadLetterEntry,
-} from './dead-letter.js';
+} from '../dead-letters/index.js';
 export { startHeartbeat, readWorkerHeartbeats, workerId, HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
 export type { MetricsSink, ResultsSink, ResultEntry } from './sinks.js';

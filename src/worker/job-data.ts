@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { validateSessionId } from '../browserbase/index.js';
 import { checkOptionalField } from '../producer/close-request.js';
+import type { ErrorCode } from '../shared/error-codes.js';
 import { CLOSE_JOB_LIMITS, type AttemptRecord, type CloseJobData } from '../shared/jobs.js';
 import { previewValue } from '../shared/printable.js';
 
@@ -11,10 +12,12 @@ const { MAX_HISTORY, MAX_MESSAGE_LENGTH, MAX_STORED_MESSAGE_LENGTH, MAX_CODE_LEN
  * Bad data is dead-lettered (never sent to the API) with a reason naming the field.
  */
 export class InvalidJobError extends UnrecoverableError {
-  readonly code = 'INVALID_JOB';
+  /** Always `INVALID_JOB` (see `ERROR_CODES`); the message is the reason alone, naming the field. */
+  readonly code = 'INVALID_JOB' satisfies ErrorCode;
   constructor(message: string) {
-    // The code leads the message: it becomes the job's failedReason, read by the dead-letter move.
-    super(`INVALID_JOB: ${message}`);
+    // The message becomes the job's failedReason. The dead letter does not read the code from it:
+    // it runs this same check on the job's data again (see `failureOf` in dead-letters/letter.ts).
+    super(message);
     this.name = 'InvalidJobError';
   }
 }

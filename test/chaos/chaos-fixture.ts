@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { waitForCloses } from '../../src/producer/wait.js';
+import { waitForCloses } from '../../src/ops/wait-for-closes.js';
 import { closeJobId } from '../../src/shared/names.js';
 import { getQueueStats } from '../../src/shared/queues.js';
 import { listDeadLetters } from '../../src/worker/index.js';

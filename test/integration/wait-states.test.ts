@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProducer, type Producer } from '../../src/producer/index.js';
-import { waitForCloses, type WaitProgress } from '../../src/producer/wait.js';
+import { waitForCloses, type WaitProgress } from '../../src/ops/wait-for-closes.js';
 import type { CloseJobData, CloseJobResult, DeadLetterData } from '../../src/shared/jobs.js';
 import { closeJobId, DEAD_LETTER_JOB_NAME } from '../../src/shared/names.js';
 import { createRedis } from '../../src/shared/redis.js';

@@ -117,7 +117,9 @@ describe('close processor decisions', () => {
     const e = await run().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InvalidJobError);
     expect(e).toBeInstanceOf(UnrecoverableError); // BullMQ fails it without a retry
-    expect((e as Error).message).toMatch(/^INVALID_JOB: `attemptsOffset` must be an integer from 0 to the length of `history` \(1\), got 1000000000$/);
+    // The code is carried structurally (`code`), no longer inside the message.
+    expect((e as InvalidJobError).code).toBe('INVALID_JOB');
+    expect((e as Error).message).toMatch(/^`attemptsOffset` must be an integer from 0 to the length of `history` \(1\), got 1000000000$/);
     expect(calls).toEqual([]);
     expect(job.data.history).toEqual(history);
   });

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { CloseJobData, DeadLetterData } from '../../src/shared/jobs.js';
 import { previewValue } from '../../src/shared/printable.js';
-import { buildDeadLetter, describeDeadLetter } from '../../src/worker/dead-letter.js';
+import { buildDeadLetter, describeDeadLetter } from '../../src/dead-letters/index.js';
 
 // buildDeadLetter reads a BullMQ job's plain fields only: a plain object stands in for the job.
 const failedJob = (data: unknown, failedReason?: string) => ({ id: 'close-s-1', timestamp: 1000, data, ...(failedReason ? { failedReason } : {}) }) as unknown as Job<CloseJobData>;

@@ -6,13 +6,14 @@ const NOW = 1_750_000_000_000;
 const record = (attempt: number, extra: Partial<AttemptRecord> = {}): AttemptRecord => ({ attempt, at: NOW - 1000, code: 'TRANSIENT', httpStatus: 503, message: 'Service Unavailable', ...extra });
 const valid = { sessionId: 's-1', enqueuedAt: NOW - 5000 };
 
-/** The InvalidJobError message parseCloseJobData throws for `data`. */
+/** The InvalidJobError parseCloseJobData throws for `data`: `INVALID_JOB: <message>` (the code travels as `code`, not in the message). */
 function reason(data: unknown): string {
   try {
     parseCloseJobData(data, NOW);
   } catch (err) {
     expect(err).toBeInstanceOf(InvalidJobError);
-    return (err as Error).message;
+    expect((err as InvalidJobError).message).not.toMatch(/^INVALID_JOB/);
+    return `${(err as InvalidJobError).code}: ${(err as Error).message}`;
   }
   throw new Error(`accepted ${JSON.stringify(data)?.slice(0, 200)}`);
 }

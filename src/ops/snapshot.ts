@@ -1,0 +1,75 @@
+/**
+ * The one operations snapshot: what an operator asks first, read from Redis in one go. `stats`
+ * prints it, the UI serves it as `/api/stats` and renders `/metrics` from it, so they always
+ * agree: the same counts (dead letters in {@link DEAD_LETTER_STATES}) and the same liveness rule
+ * (`ops/liveness.ts`).
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { readCounters, type CounterSnapshot } from '../metrics/counters.js';
+import type { MetricsSnapshot } from '../metrics/exposition.js';
+import { getQueueStats, type Queues, type QueueStats } from '../shared/queues.js';
+import { listSweepSchedules, type SweepJobData, type SweepSchedule } from '../sweep/scheduler.js';
+import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
+import { isWorkerAlive, readWorkers, WORKER_ALIVE_WITHIN_MS, type WorkerStatus } from './liveness.js';
+
+export type { WorkerStatus };
+
+/** @deprecated The liveness window is one for everyone: {@link WORKER_ALIVE_WITHIN_MS}. */
+export const DEFAULT_HEARTBEAT_MAX_AGE_MS = WORKER_ALIVE_WITHIN_MS;
+
+/** Queue depths, limiter, workers, counters and recurring sweeps, at one moment. */
+export interface OpsSnapshot {
+  /** When it was read, ms since the epoch. */
+  at: number;
+  prefix: string;
+  /** Close queue counts by state, and the number of dead letters. */
+  queues: QueueStats;
+  /** The global limiter's shared state; null when no worker ever ran under this prefix. */
+  limiter: LimiterState | null;
+  /** Worker processes that sent a heartbeat, most recent first, `alive` by the one liveness rule. */
+  workers: WorkerStatus[];
+  /** Metric counters of all worker processes together. */
+  counters: CounterSnapshot;
+  /** Recurring orphan sweeps, soonest first; empty when no sweep queue was given. */
+  sweeps: SweepSchedule[];
+}
+
+export interface SnapshotSources {
+  redis: Redis;
+  queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>;
+  /** The sweep queue, for the recurring sweeps. */
+  sweepQueue?: Queue<SweepJobData>;
+  /**
+   * Heartbeat age beyond which a worker is not alive, ms. Default (and what the CLI always uses):
+   * {@link WORKER_ALIVE_WITHIN_MS}.
+   */
+  heartbeatMaxAgeMs?: number;
+}
+
+/** Reads everything from Redis in parallel (a handful of commands). */
+export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS }: SnapshotSources): Promise<OpsSnapshot> {
+  const [stats, limiter, beats, counters, sweeps] = await Promise.all([
+    getQueueStats(queues),
+    readLimiterState(redis, queues.prefix),
+    readWorkers(redis, queues.prefix, { windowMs: heartbeatMaxAgeMs }),
+    readCounters(redis, queues.prefix),
+    sweepQueue ? listSweepSchedules(sweepQueue) : Promise.resolve([]),
+  ]);
+  // Ages (and so liveness) are measured once everything is read, all at the same moment.
+  const at = Date.now();
+  const workers = beats.map((w) => ({ ...w, ageMs: Math.max(0, at - w.lastSeen), alive: isWorkerAlive(w.lastSeen, at, heartbeatMaxAgeMs) }));
+  return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, sweeps };
+}
+
+/** The part of a snapshot `/metrics` renders. */
+export function toMetricsSnapshot(s: OpsSnapshot): MetricsSnapshot {
+  const { waiting, active, delayed, failed, dead } = s.queues;
+  return {
+    counters: s.counters,
+    queues: { waiting, active, delayed, failed, dead },
+    limiter: s.limiter,
+    workers: s.workers.filter((w) => w.alive).length,
+    now: s.at,
+  };
+}
