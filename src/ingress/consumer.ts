@@ -3,7 +3,7 @@ import { backoffCeilingMs } from '../shared/backoff.js';
 import type { Logger } from '../shared/logger.js';
 import { keys } from '../shared/names.js';
 import { settlesWithin } from '../shared/time-limit.js';
-import { describeThrown, type OversizedEntry } from './entry.js';
+import { INGRESS_FIELDS, describeThrown, type OversizedEntry } from './entry.js';
 import { createIngressMaintenance } from './maintenance.js';
 import type { IngressSettings } from './options.js';
 import { buildRejectedRecord, type EntryContext } from './parse.js';
@@ -97,7 +97,7 @@ const batchOf = (read: ReadResult): Batch => ({ entries: read.entries, deliverie
 /** Rough count of the ids an entry asks for (commas of a `session_ids` array), for grouping only. */
 function idsIn(pairs: string[] | null): number {
   if (!pairs) return 0;
-  const at = pairs.findIndex((v, i) => i % 2 === 0 && v === 'session_ids');
+  const at = pairs.findIndex((v, i) => i % 2 === 0 && v === INGRESS_FIELDS.sessionIds);
   if (at < 0) return 1;
   const raw = pairs[at + 1] ?? '';
   let commas = 0;

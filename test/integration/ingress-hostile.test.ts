@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createEnqueueHandler, createIngressConsumer, INGRESS_GROUP, INGRESS_LIMITS, resolveIngressSettings, startIngressBridge, type IngressBridgeOptions } from '../../src/ingress/index.js';
-import { createLogger, type Logger } from '../../src/shared/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { closeJobId, keys } from '../../src/shared/names.js';
 import { createQueues } from '../../src/shared/queues.js';
 import { createRedis } from '../../src/shared/redis.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { testRedisUrl, track, trackRedis, uniquePrefix } from '../helpers/context.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { waitFor as waitForCondition } from '../helpers/wait.js';
@@ -19,18 +18,6 @@ const run = promisify(execFile);
 const redisCli = async (url: string, ...args: string[]) => (await run('/usr/bin/redis-cli', ['-u', url, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })).stdout.split('\n').filter((l) => l !== '');
 const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) => waitForCondition(what, check, timeoutMs, 25);
 const quiet = () => createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', destination: 2, pretty: false });
-
-/** A real pino logger whose JSON lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
 
 const MiB = 1024 * 1024;
 /** `[[[[...]]]]`, `depth` levels: parses, but `JSON.stringify` of it overflows the stack. */

@@ -1,29 +1,15 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildRejectedRecord, INGRESS_GROUP, rejectAndAck, startIngressBridge } from '../../src/ingress/index.js';
-import type { Logger } from '../../src/shared/logger.js';
 import { keys } from '../../src/shared/names.js';
 import { createQueues } from '../../src/shared/queues.js';
 import { createRedis } from '../../src/shared/redis.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 import { testRedisUrl, track, trackRedis, uniquePrefix } from '../helpers/context.js';
 import { waitFor as waitForCondition } from '../helpers/wait.js';
 
 // Recording a rejection and acknowledging its entry is all or nothing; each test is named after what broke.
 
 const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) => waitForCondition(what, check, timeoutMs, 25);
-
-/** A real pino logger whose JSON lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
 
 async function setup() {
   const prefix = uniquePrefix('ingress-ack');
