@@ -25,9 +25,6 @@ import { createProgressReporter } from './toolkit/progress.js';
 import { describeSweepParams, formatSchedules } from './toolkit/schedules.js';
 import { compactJson, formatAge, formatTable, truncate } from './toolkit/table.js';
 
-/** Kept for `stats.ts` until it imports `formatSchedules` from `./toolkit/schedules.js` (no command imports another). */
-export { formatSchedules };
-
 interface SweepOptions {
   /** ms, checked by its option. */
   olderThan?: number;
