@@ -1,5 +1,5 @@
 // The operations layer: what the CLI and the UI both call (bull-board's split of api and adapters).
-export { gatherOpsSnapshot, toMetricsSnapshot, DEFAULT_HEARTBEAT_MAX_AGE_MS, type OpsSnapshot, type SnapshotSources } from './snapshot.js';
+export { gatherOpsSnapshot, toMetricsSnapshot, type OpsSnapshot, type SnapshotSources } from './snapshot.js';
 export { WORKER_ALIVE_WITHIN_MS, isWorkerAlive, readWorkers, describeWindow, type WorkerStatus } from './liveness.js';
 export { checkReadiness, type Readiness, type ReadinessOptions } from './readiness.js';
 export { readDeadLetterPage, redriveLetters, toLetterId, countDeadLetters, purgeDeadLetters, type DeadLetterPage } from './dead-letters.js';

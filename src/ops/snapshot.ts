@@ -15,9 +15,6 @@ import { isWorkerAlive, readWorkers, WORKER_ALIVE_WITHIN_MS, type WorkerStatus }
 
 export type { WorkerStatus };
 
-/** @deprecated The liveness window is one for everyone: {@link WORKER_ALIVE_WITHIN_MS}. */
-export const DEFAULT_HEARTBEAT_MAX_AGE_MS = WORKER_ALIVE_WITHIN_MS;
-
 /** Queue depths, limiter, workers, counters and recurring sweeps, at one moment. */
 export interface OpsSnapshot {
   /** When it was read, ms since the epoch. */

@@ -31,9 +31,14 @@ export type FinishedState = 'completed' | 'failed';
  */
 export const BULLMQ_STALLED_REASON = 'job stalled more than allowable limit';
 
+/** The key of a job's hash (it exists while the job does). */
+export function jobKey(queue: QueueKeys, jobId: string): string {
+  return queue.toKey(jobId);
+}
+
 /** The key of an active job's lock. */
 export function jobLockKey(queue: QueueKeys, jobId: string): string {
-  return `${queue.toKey(jobId)}:lock`;
+  return `${jobKey(queue, jobId)}:lock`;
 }
 
 /** The token holding an active job's lock, or null when it is not locked (lock expired or job finished). */
@@ -43,7 +48,7 @@ export async function readJobLock(redis: Redis, queue: QueueKeys, jobId: string)
 
 /** Queues an HMGET of `fields` of a job's hash on `pipeline`; its reply lists the values in order, null when absent. */
 export function pipeJobFields(pipeline: ChainableCommander, queue: QueueKeys, jobId: string, fields: readonly JobHashField[]): void {
-  pipeline.hmget(queue.toKey(jobId), ...fields.map((f) => JOB_HASH_FIELDS[f]));
+  pipeline.hmget(jobKey(queue, jobId), ...fields.map((f) => JOB_HASH_FIELDS[f]));
 }
 
 /** Queues a ZSCORE on `pipeline` that tells whether a job is in a finished state: its reply is null when not. */
