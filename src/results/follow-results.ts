@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { keys } from '../shared/names.js';
+import { DEFAULT_PREFIX, keys } from '../shared/names.js';
 import { parseResultFields, type ResultRecord } from './results-stream.js';
 
 export interface FollowResultsOptions {
@@ -28,7 +28,7 @@ export interface FollowResultsOptions {
  * for await (const r of followResults({ connection, signal })) if (r.outcome === 'dead_lettered') alert(r);
  * ```
  */
-export async function* followResults({ connection, prefix = 'bb-reaper', from = '$', blockMs = 1000, count = 100, signal }: FollowResultsOptions): AsyncGenerator<ResultRecord> {
+export async function* followResults({ connection, prefix = DEFAULT_PREFIX, from = '$', blockMs = 1000, count = 100, signal }: FollowResultsOptions): AsyncGenerator<ResultRecord> {
   const stream = keys(prefix).results;
   // Named after the prefix, so CLIENT LIST tells followers of different prefixes apart.
   const reader = connection.duplicate({ connectionName: `bb-reaper:results-follow:${prefix}` });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BbReaperError } from '../shared/errors.js';
 import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
-import { keys } from '../shared/names.js';
+import { DEFAULT_PREFIX, keys } from '../shared/names.js';
 
 /** Final outcomes written to `<prefix>:results`: every close outcome (`CLOSE_OUTCOMES`, the one list). */
 export const RESULT_OUTCOMES = CLOSE_OUTCOMES;
@@ -93,7 +93,7 @@ function checkEntry(e: ResultEntry): void {
 }
 
 /** Writes final outcomes to `<prefix>:results`, each (jobId, jobTimestamp) once. */
-export function createResultsWriter({ redis, prefix = 'bb-reaper', maxLen = DEFAULT_RESULTS_MAX_LEN, dedupeTtlSeconds = DEFAULT_RESULTS_DEDUPE_TTL_SECONDS }: ResultsWriterOptions): ResultsWriter {
+export function createResultsWriter({ redis, prefix = DEFAULT_PREFIX, maxLen = DEFAULT_RESULTS_MAX_LEN, dedupeTtlSeconds = DEFAULT_RESULTS_DEDUPE_TTL_SECONDS }: ResultsWriterOptions): ResultsWriter {
   for (const [name, v] of [['maxLen', maxLen], ['dedupeTtlSeconds', dedupeTtlSeconds]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new BbReaperError('INVALID_OPTION', `Expected \`${name}\` to be an integer ≥ 1, got \`${String(v)}\``);
   }
@@ -148,7 +148,7 @@ export interface ReadResultsOptions {
 }
 
 /** Reads kept outcomes from `<prefix>:results`, oldest first. */
-export async function readResults({ redis, prefix = 'bb-reaper', start = '-', end = '+', count = 1000 }: ReadResultsOptions): Promise<ResultRecord[]> {
+export async function readResults({ redis, prefix = DEFAULT_PREFIX, start = '-', end = '+', count = 1000 }: ReadResultsOptions): Promise<ResultRecord[]> {
   const rows = await redis.xrange(keys(prefix).results, start, end, 'COUNT', count);
   return rows.map(([id, pairs]) => parseResultFields(id, pairs));
 }
