@@ -4,6 +4,7 @@ import { HOSTILE_IDS, runDemo } from '../demo/run-demo.js';
 import { DEMO_SETTINGS, formatDemoSummary } from '../demo/summary.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
+import { DEFAULT_REDIS_URL } from '../shared/redis.js';
 import { action, CliError } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { choiceOption, intOption } from './toolkit/options.js';
@@ -47,7 +48,7 @@ export function register(program: Command): void {
 
 async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
   const sessions = opts.sessions;
-  const redisUrl = opts.redisUrl ?? (process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+  const redisUrl = opts.redisUrl ?? (process.env.REDIS_URL || DEFAULT_REDIS_URL);
   const hold = opts.hold ?? Boolean(process.stdout.isTTY && process.stdin.isTTY);
   const logger = createLogger({ level: opts.logLevel, destination: 2 });
   const say = (line: string) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../shared/names.js';
+import { DEFAULT_REDIS_URL } from '../shared/redis.js';
 
 /** Named limits: the schema and the docs read them from here. */
 export const LIMITS = {
@@ -79,7 +80,7 @@ const uiSecret = z
 export const configSchema = z
   .object({
     /** Redis for queues, limiter, ingress and results. */
-    redisUrl: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    redisUrl: url(['redis:', 'rediss:']).default(DEFAULT_REDIS_URL),
     /** Browserbase API key; required by the worker, sweep and sessions commands. */
     apiKey: z.string().min(1, 'expected a non-empty API key').optional(),
     /** Browserbase API base URL (point it at the simulator). */

@@ -5,7 +5,7 @@ import { createProducer } from '../producer/producer.js';
 import { waitForCloses, type WaitProgress } from '../ops/wait-for-closes.js';
 import type { Logger } from '../shared/logger.js';
 import { CLOSE_JOB_NAME, closeJobId } from '../shared/names.js';
-import { createRedis, type Redis } from '../shared/redis.js';
+import { createRedis, DEFAULT_REDIS_URL, type Redis } from '../shared/redis.js';
 import { startSimulator } from '../simulator/index.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
 import { createCloseWorker, readLimiterState, type CloseWorker } from '../worker/index.js';
@@ -67,7 +67,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
   };
   try {
     const started = Date.now();
-    const redisUrl = opts.redisUrl ?? 'redis://127.0.0.1:6379';
+    const redisUrl = opts.redisUrl ?? DEFAULT_REDIS_URL;
     const redis = await ensureRedis(redisUrl);
     stops.push(() => redis.close());
     const prefix = `bb-reaper-demo-${randomUUID().slice(0, 8)}`;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
+import { DEFAULT_PREFIX } from '../shared/names.js';
 import { createQueues, type Queues } from '../shared/queues.js';
-import { createRedis } from '../shared/redis.js';
+import { createRedis, DEFAULT_REDIS_URL } from '../shared/redis.js';
 import type { CloseInput } from './close-request.js';
 import { enqueueCloses, type EnqueueOptions, type EnqueueReport } from './enqueue.js';
 
@@ -26,7 +27,7 @@ export interface Producer {
   close(): Promise<void>;
 }
 
-export function createProducer({ redisUrl = 'redis://127.0.0.1:6379', connection, prefix = 'bb-reaper' }: ProducerOptions = {}): Producer {
+export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX }: ProducerOptions = {}): Producer {
   const redis = connection ?? createRedis(redisUrl, { role: 'producer', name: 'bb-reaper:producer' });
   const queues = createQueues({ connection: redis, prefix });
   const target = { queue: queues.closeQueue, redis };

@@ -3,6 +3,9 @@ import { backoffCeilingMs } from './backoff.js';
 
 export type { Redis };
 
+/** Where bb-reaper looks for Redis when no `REDIS_URL` is given. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 export interface CreateRedisOptions {
   /**
    * `worker`: retries forever and queues commands while reconnecting (BullMQ workers need
