@@ -7,7 +7,7 @@ import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { printable } from '../shared/printable.js';
 import { InputFormatError, readCloseInputs } from './close-input.js';
-import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
+import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
 import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';

@@ -6,7 +6,7 @@ import { countDeadLetters, purgeDeadLetters, readDeadLetterPage, redriveLetters,
 import { formatEpochMs, printable } from '../shared/printable.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
-import { followCloses, printWaitReport, warnIfNoWorker } from './follow.js';
+import { followCloses, printWaitReport, warnIfNoWorker } from './toolkit/follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';

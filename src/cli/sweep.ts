@@ -15,7 +15,7 @@ import {
   SCHEDULE_NAME_PATTERN,
   upsertSweepSchedule,
 } from '../sweep/scheduler.js';
-import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './follow.js';
+import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';

@@ -40,7 +40,7 @@ export interface CloseWorkerOptions {
   deadLetterSweepMs?: number;
   /**
    * A limiter slot held longer than this (ms) is given back: how fast the slots of a worker that
-   * died mid-request are reclaimed. Keep it above the longest request. Default 60 000.
+   * died mid-request are reclaimed. Keep it above the longest request. Default `DEFAULT_SLOT_EXPIRATION_MS` (90 000).
    */
   slotExpirationMs?: number;
   /** Run the dead-letter queue processor in this process too. Default true. */
@@ -81,7 +81,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     rate: config.rate,
     concurrency: config.concurrency,
     logger,
-    slotExpirationMs: opts.slotExpirationMs ?? 60_000,
+    ...(opts.slotExpirationMs !== undefined ? { slotExpirationMs: opts.slotExpirationMs } : {}),
   });
   const processor = createCloseProcessor({
     client,

@@ -1,15 +1,12 @@
-import { describeFailure } from '../dead-letters/describe.js';
-import { describeWindow, readWorkers } from '../ops/liveness.js';
-import { waitForCloses, type WaitReport } from '../ops/wait-for-closes.js';
-import { printable } from '../shared/printable.js';
-import type { Queues } from '../shared/queues.js';
-import type { Redis } from '../shared/redis.js';
-import { EXIT } from './toolkit/exit-codes.js';
-import { printErr, printOut } from './toolkit/output.js';
-import { createProgressReporter } from './toolkit/progress.js';
+import { describeFailure } from '../../dead-letters/describe.js';
+import { describeWindow, readWorkers } from '../../ops/liveness.js';
+import { waitForCloses, type WaitReport } from '../../ops/wait-for-closes.js';
+import { printable } from '../../shared/printable.js';
+import type { Queues } from '../../shared/queues.js';
+import type { Redis } from '../../shared/redis.js';
+import { printErr, printOut } from './output.js';
+import { createProgressReporter } from './progress.js';
 
-/** Exit code after Ctrl-C (128 + SIGINT). */
-export const EXIT_INTERRUPTED = EXIT.INTERRUPTED;
 /** Dead letters printed in human output. */
 const MAX_LETTERS_PRINTED = 20;
 
