@@ -57,27 +57,34 @@ export const tidyBoardAnswers: AfterHook = ({ route, request }, result) => {
   return result;
 };
 
+type Formatters = Partial<Record<'name' | 'data' | 'returnValue', (value: never) => unknown>>;
+
+/** A Bull Board adapter for `queue` whose views go through these formatters. */
+function adapterWith(queue: Queue, options: ConstructorParameters<typeof BullMQAdapter>[1], formatters: Formatters): BullMQAdapter {
+  const adapter = new BullMQAdapter(queue, options);
+  for (const [field, format] of Object.entries(formatters) as Array<[keyof Formatters, (value: never) => unknown]>) adapter.setFormatter(field, format as (value: unknown) => unknown);
+  return adapter;
+}
+
 /**
  * Mounts Bull Board at `/ui` with the close queue (read-only: nothing in the UI can drop a
  * pending close) and the dead-letter queue (Retry re-drives through the DLQ processor).
  */
 export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>, sweepQueue?: Queue): Promise<void> {
-  const close = new BullMQAdapter(queues.closeQueue, {
-    readOnlyMode: true,
-    displayName: 'close',
-    description: 'Pending closes. Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.',
-  });
-  close.setFormatter('name', formatCloseName);
-  close.setFormatter('data', formatCloseData);
-  close.setFormatter('returnValue', formatCloseResult);
-
-  const dead = new BullMQAdapter(queues.deadLetterQueue, {
-    allowRetries: true,
-    displayName: 'dead-letter',
-    description: 'Closes that failed for good, with the reason. Fix the cause, then Retry (or Retry all) to re-drive them with fresh attempts; Clean discards them.',
-  });
-  dead.setFormatter('name', formatDeadLetterName);
-  dead.setFormatter('data', formatDeadLetterData);
+  const close = adapterWith(
+    queues.closeQueue,
+    { readOnlyMode: true, displayName: 'close', description: 'Pending closes. Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.' },
+    { name: formatCloseName, data: formatCloseData, returnValue: formatCloseResult },
+  );
+  const dead = adapterWith(
+    queues.deadLetterQueue,
+    {
+      allowRetries: true,
+      displayName: 'dead-letter',
+      description: 'Closes that failed for good, with the reason. Fix the cause, then Retry (or Retry all) to re-drive them with fresh attempts; Clean discards them.',
+    },
+    { name: formatDeadLetterName, data: formatDeadLetterData },
+  );
 
   // Recurring sweeps (`bb-reaper sweep --every`): read-only, to see each run's counts.
   const sweeps = sweepQueue
