@@ -35,6 +35,7 @@ export {
   createProducer,
   enqueueCloses,
   normalizeCloseRequest,
+  SourcedInput,
   type Producer,
   type ProducerOptions,
   type EnqueueOptions,
