@@ -6,7 +6,7 @@ import { SourcedInput } from '../producer/close-request.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { printable } from '../shared/printable.js';
-import { InputFormatError, readCloseInputs } from './close-input.js';
+import { InputFormatError, readCloseInputs } from './toolkit/close-input.js';
 import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
 import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';

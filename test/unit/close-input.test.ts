@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputFormatError, MAX_ITEM_CHARS, readCloseInputs, type RawInput } from '../../src/cli/close-input.js';
+import { InputFormatError, MAX_ITEM_CHARS, readCloseInputs, type RawInput } from '../../src/cli/toolkit/close-input.js';
 
 async function read(...chunks: string[]): Promise<RawInput[]> {
   const out: RawInput[] = [];

@@ -1,4 +1,4 @@
-import { BbReaperError } from '../shared/errors.js';
+import { BbReaperError } from '../../shared/errors.js';
 
 /** One item read from a file or stdin, with where it was. */
 export interface RawInput {
