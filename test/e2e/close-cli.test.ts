@@ -6,6 +6,7 @@ import { createBrowserbaseClient } from '../../src/browserbase/index.js';
 import { closeJobId } from '../../src/shared/names.js';
 import { getQueueStats } from '../../src/shared/queues.js';
 import { runCli, spawnCli } from '../helpers/cli-process.js';
+import { waitFor } from '../helpers/wait.js';
 import { testRedisUrl, track, uniquePrefix } from '../helpers/context.js';
 import { startPipeline, testLogger, type PipelineFixture } from '../helpers/pipeline.js';
 import { createCloseWorker } from '../../src/worker/index.js';
@@ -121,6 +122,8 @@ describe('bb-reaper close', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('accepted 31, duplicate 0, invalid 0');
     expect(r.stdout).toContain('closed 30, already gone 1, dead-lettered 0 (of 31)');
+    // A release answered 200 is still RUNNING until the simulator's release delay passes: wait for the state.
+    await waitFor('every released session to end COMPLETED', () => ids.every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 10_000);
     expect(ids.every((id) => p.sim.getSession(id)?.status === 'COMPLETED')).toBe(true);
   });
 
