@@ -8,7 +8,7 @@ import { DEFAULT_REDIS_URL } from '../shared/redis.js';
 import { action, CliError } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { choiceOption, intOption } from './toolkit/options.js';
-import { printErr, printJson, printOut } from './toolkit/output.js';
+import { printJson, printOut } from './toolkit/output.js';
 import { createProgressReporter } from './toolkit/progress.js';
 import { onTwoStageSignals } from './toolkit/shutdown.js';
 
@@ -51,8 +51,10 @@ async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
   const redisUrl = opts.redisUrl ?? (process.env.REDIS_URL || DEFAULT_REDIS_URL);
   const hold = opts.hold ?? Boolean(process.stdout.isTTY && process.stdin.isTTY);
   const logger = createLogger({ level: opts.logLevel, destination: 2 });
+  const progress = createProgressReporter({ label: 'closing', total: sessions + HOSTILE_IDS.length, json: opts.json });
+  // Every human line goes through the reporter: while the bar is drawn it prints above the bar, not into its line.
   const say = (line: string) => {
-    if (!opts.json) printErr(`${line}\n`);
+    if (!opts.json) progress.log(line);
   };
 
   const controller = new AbortController();
@@ -64,7 +66,6 @@ async function runDemoCommand(opts: DemoCliOptions): Promise<number> {
     },
     later: () => process.exit(EXIT.INTERRUPTED),
   });
-  const progress = createProgressReporter({ label: 'closing', total: sessions + HOSTILE_IDS.length, json: opts.json });
   try {
     let run;
     try {

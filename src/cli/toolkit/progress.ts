@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { printable } from '../../shared/printable.js';
-import { jsonText } from './output.js';
+import { jsonText, terminalText } from './output.js';
 
 /** Shows progress of long CLI work: a bar on a TTY, periodic plain or JSON lines otherwise. */
 export interface ProgressReporter {
@@ -8,6 +8,12 @@ export interface ProgressReporter {
   update(value: number, fields?: Record<string, number | string>): void;
   /** Sets (or changes) the total; 0 means unknown. */
   setTotal(total: number): void;
+  /**
+   * Prints a message for humans (made printable, see `terminalText`) on its own line of the
+   * progress stream. While a bar is drawn, the bar's line is cleared first and the bar is drawn
+   * again below the message, so neither garbles the other. A missing final newline is added.
+   */
+  log(message: string): void;
   /** Stops the bar (leaving its last state visible) or the periodic lines. */
   stop(): void;
 }
@@ -38,6 +44,12 @@ function describeFields(fields: Record<string, number | string>): string {
     .join(', ');
 }
 
+/** The message as printable text ending in one newline. */
+function lineOf(message: string): string {
+  const text = terminalText(message);
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
 /**
  * Creates a progress reporter. On a TTY it draws a `cli-progress` bar; otherwise it writes one line
  * per `intervalMs` (only while work is still going, so short work prints nothing).
@@ -55,7 +67,8 @@ export function createProgressReporter({ label, total = 0, json = false, stream 
       const filled = Math.round(ratio * 30);
       return `${label} [${'█'.repeat(filled)}${'░'.repeat(30 - filled)}] ${Math.floor(ratio * 100)}% ${value}/${max}${u} ${summary}`;
     };
-    const bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, clearOnComplete: false, fps: 10 });
+    // forceRedraw: after a message the bar is drawn again even though its text did not change.
+    const bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, clearOnComplete: false, fps: 10, forceRedraw: true });
     let started = false;
     let stopped = false;
     const start = setTimeout(() => {
@@ -73,6 +86,17 @@ export function createProgressReporter({ label, total = 0, json = false, stream 
       setTotal(t) {
         max = t;
         if (started) bar.setTotal(t);
+      },
+      log(message) {
+        if (!started || stopped) {
+          stream.write(lineOf(message));
+          return;
+        }
+        // Back to the start of the bar's line, clear it, print the message, then draw the bar again
+        // one line lower. ESC 7 saves that spot as the bar's start (cli-progress saved the old one
+        // and goes back to it on stop, which would put the next output over the message).
+        stream.write(`\r\x1b[2K${lineOf(message)}\x1b7`);
+        bar.render();
       },
       stop() {
         stopped = true;
@@ -95,6 +119,9 @@ export function createProgressReporter({ label, total = 0, json = false, stream 
     },
     setTotal(t) {
       max = t;
+    },
+    log(message) {
+      stream.write(lineOf(message));
     },
     stop() {
       clearInterval(timer);
