@@ -1,9 +1,10 @@
-import { z } from 'zod';
-import { REGIONS, SESSION_STATUSES, type Session, type SessionStatus } from '../browserbase/types.js';
+import { SESSION_STATUSES, type Session, type SessionStatus } from '../browserbase/types.js';
 import type { SimulatorState } from './state.js';
 import { errorBody, HttpError } from './http-io.js';
 import { MetadataQueryError, parseMetadataQuery, type MetadataQuery } from './metadata-query.js';
-import { buildConnectInfo, buildDebugUrls, buildRecording } from './session-extras.js';
+import { describeProject, measureUsage } from './projects.js';
+import { createBodySchema } from './request-bodies.js';
+import { buildConnectInfo, buildDebugUrls, buildRecording, buildSessionLogs } from './session-extras.js';
 import { formatIssues, toFieldIssues } from './validation.js';
 
 /** A `/v1` request that passed authentication, the rate limit and the faults. */
@@ -24,31 +25,7 @@ export interface ApiAnswer {
   body: unknown;
 }
 
-/** Largest `userMetadata`, in characters of its JSON. */
-export const MAX_USER_METADATA_CHARS = 511;
-
-const createBodySchema = z.object({
-  projectId: z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }).optional(),
-  timeout: z
-    .number({ error: 'expected an integer from 60 to 21600 (seconds)' })
-    .int({ error: 'expected an integer from 60 to 21600 (seconds)' })
-    .min(60, { error: 'expected an integer from 60 to 21600 (seconds)' })
-    .max(21600, { error: 'expected an integer from 60 to 21600 (seconds)' })
-    .optional(),
-  keepAlive: z.boolean({ error: 'expected a boolean' }).optional(),
-  region: z.enum(REGIONS, { error: `expected one of ${REGIONS.join(', ')}` }).optional(),
-  userMetadata: z
-    .record(z.string(), z.unknown(), { error: 'expected an object' })
-    .refine((m) => JSON.stringify(m).length <= MAX_USER_METADATA_CHARS, {
-      error: `expected less than 512 characters as JSON`,
-    })
-    .optional(),
-  browserSettings: z
-    .looseObject({ context: z.looseObject({ id: z.string({ error: 'expected a string' }) }).optional() }, { error: 'expected an object' })
-    .optional(),
-  proxies: z.union([z.boolean(), z.array(z.unknown())], { error: 'expected a boolean or an array' }).optional(),
-  extensionId: z.string({ error: 'expected a string' }).optional(),
-});
+export { MAX_USER_METADATA_CHARS } from './request-bodies.js';
 
 const notFound = (id: string): HttpError => new HttpError(404, `Session ${id} not found`);
 
@@ -66,6 +43,15 @@ export function handleApiRequest(state: SimulatorState, req: ApiRequest): ApiAns
       return { status: 200, body: buildDebugUrls(findSession(state, req, id), state.baseUrl) };
     } else if (id !== '' && req.method === 'GET' && sub === 'recording') {
       return { status: 200, body: buildRecording(findSession(state, req, id)) };
+    } else if (id !== '' && req.method === 'GET' && sub === 'logs') {
+      return { status: 200, body: buildSessionLogs(findSession(state, req, id)) };
+    }
+  }
+  if (resource === 'projects' && req.method === 'GET' && rest.length === 0) {
+    if (id === undefined) return { status: 200, body: [describeProject(state)] };
+    if (id !== '' && (sub === undefined || sub === 'usage')) {
+      if (id !== req.projectId) throw new HttpError(404, `Project ${id} not found`);
+      return { status: 200, body: sub === 'usage' ? measureUsage(state, id) : describeProject(state) };
     }
   }
   return { status: 404, body: errorBody(404, `Route ${req.method}:${req.path} not found`) };

@@ -15,7 +15,10 @@ export function buildConnectInfo(session: Session, baseUrl: string): { connectUr
   };
 }
 
-/** Get Debug URL's answer: one page while the session is active, none after. */
+/**
+ * Get Debug URL's answer: one page while the session is active, none after. Every URL is an
+ * absolute URI, as the OpenAPI document's `SessionLiveUrls` says (the favicon too).
+ */
 export function buildDebugUrls(session: Session, baseUrl: string): SessionLiveUrls {
   const host = baseUrl.replace(/^https?:\/\//, '');
   const pageId = createHash('sha1').update(`page:${session.id}`).digest('hex').slice(0, 32).toUpperCase();
@@ -31,7 +34,7 @@ export function buildDebugUrls(session: Session, baseUrl: string): SessionLiveUr
           {
             id: pageId,
             url: 'about:blank',
-            faviconUrl: '',
+            faviconUrl: `${baseUrl}/_sim/favicon.ico`,
             title: 'about:blank',
             debuggerUrl: inspector(ws),
             debuggerFullscreenUrl: inspector(ws),
@@ -54,4 +57,42 @@ export function buildRecording(session: Session): RecordingEvent[] {
     },
     { type: 3, timestamp: t0 + 2, sessionId: session.id, data: { source: 0, texts: [], attributes: [], removes: [], adds: [] } },
   ];
+}
+
+/** One entry of Get Session Logs, as the OpenAPI document's `SessionLog`. */
+export interface SessionLogEntry {
+  method: string;
+  pageId: number;
+  sessionId: string;
+  frameId: string;
+  loaderId: string;
+  timestamp: number;
+  request: { timestamp: number; params: Record<string, unknown>; rawBody: string };
+  response: { timestamp: number; result: Record<string, unknown>; rawBody: string };
+}
+
+/**
+ * Get Session Logs' answer: the CDP calls of the simulated page (open `about:blank`, navigate to
+ * it), then `Browser.close` once the session has ended. Timestamps are epoch ms.
+ */
+export function buildSessionLogs(session: Session): SessionLogEntry[] {
+  const t0 = Date.parse(session.startedAt);
+  const frameId = createHash('sha1').update(`frame:${session.id}`).digest('hex').slice(0, 32).toUpperCase();
+  const loaderId = createHash('sha1').update(`loader:${session.id}`).digest('hex').slice(0, 32).toUpperCase();
+  const entry = (method: string, at: number, params: Record<string, unknown>, result: Record<string, unknown>): SessionLogEntry => ({
+    method,
+    pageId: 0,
+    sessionId: session.id,
+    frameId,
+    loaderId,
+    timestamp: at,
+    request: { timestamp: at, params, rawBody: JSON.stringify({ method, params }) },
+    response: { timestamp: at + 1, result, rawBody: JSON.stringify({ result }) },
+  });
+  const logs = [
+    entry('Target.createTarget', t0, { url: 'about:blank' }, { targetId: frameId }),
+    entry('Page.navigate', t0 + 2, { url: 'about:blank' }, { frameId, loaderId }),
+  ];
+  if (session.endedAt !== undefined) logs.push(entry('Browser.close', Date.parse(session.endedAt), {}, {}));
+  return logs;
 }

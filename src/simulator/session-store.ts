@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SESSION_STATUSES, type Region, type Session, type SessionStatus } from '../browserbase/types.js';
 import { matchesMetadataQuery, type MetadataQuery } from './metadata-query.js';
+import { DEFAULT_SESSION_TIMEOUT_SECONDS } from './projects.js';
 
 /** What a new session is made of; every field optional but the project. */
 export interface NewSession {
@@ -15,7 +16,7 @@ export interface NewSession {
   contextId?: string;
   /** Seconds ago the session started (seeded orphans); default 0. */
   startedAgoSeconds?: number;
-  /** Seconds from now until `expiresAt`; default 3600. The simulator never times sessions out. */
+  /** Seconds from now until `expiresAt`; default the project's `defaultTimeout` (3600). The simulator never times sessions out. */
   timeoutSeconds?: number;
 }
 
@@ -59,7 +60,7 @@ export class SessionStore {
       updatedAt: iso(started),
       projectId: p.projectId,
       startedAt: iso(started),
-      expiresAt: iso(now + (p.timeoutSeconds ?? 3600) * 1000),
+      expiresAt: iso(now + (p.timeoutSeconds ?? DEFAULT_SESSION_TIMEOUT_SECONDS) * 1000),
       status: p.status ?? 'RUNNING',
       proxyBytes: 0,
       keepAlive: p.keepAlive ?? false,

@@ -17,6 +17,8 @@ export interface SimulatorState {
   faults: Faults;
   /** `http://host:port`, once listening. */
   baseUrl: string;
+  /** When the simulator started (epoch ms): its project's `createdAt`. */
+  readonly startedAtMs: number;
 }
 
 const copyFaults = (f: Faults): Faults => ({ ...f, latencyMs: [f.latencyMs[0], f.latencyMs[1]] });
@@ -30,6 +32,7 @@ export function createState(options: ResolvedSimulatorOptions): SimulatorState {
     callLog: new CallLog(options.logRequests ? options.callLogSize : 0),
     faults: copyFaults(options.faults),
     baseUrl: '',
+    startedAtMs: Date.now(),
   };
 }
 
