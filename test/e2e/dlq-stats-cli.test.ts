@@ -65,6 +65,8 @@ describe('bb-reaper dlq', () => {
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(/re-drove 3 dead letters/);
     expect(all.stdout).toMatch(/closed 3, already gone 0, dead-lettered 0 \(of 3\)/);
+    // A release answered 200 is still RUNNING until the simulator's release delay passes: wait for the state.
+    await waitFor('every re-driven session to end COMPLETED', () => [a, b, c, d].every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 10_000);
     for (const id of [a, b, c, d]) expect(p.sim.getSession(id)?.status).toBe('COMPLETED');
     expect((await getQueueStats(p.producer.queues)).dead).toBe(0);
     const usage = await runCli(['dlq', 'retry'], { env });

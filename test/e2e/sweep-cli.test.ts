@@ -66,6 +66,8 @@ describe('bb-reaper sweep', () => {
     expect(out.orphans.map((o) => o.id)).toEqual(kept);
     expect(out.enqueued).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(out.wait).toMatchObject({ total: 1, closed: 1, deadLettered: 0 });
+    // A release answered 200 is still RUNNING until the simulator's release delay passes: wait for the state.
+    await waitFor('the keepAlive orphan to end COMPLETED', () => kept.every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 10_000);
     for (const id of [...oldCi, ...kept]) expect(p.sim.getSession(id)?.status).toBe('COMPLETED');
     for (const id of [...oldOther, ...young]) expect(p.sim.getSession(id)?.status).toBe('RUNNING');
   });

@@ -49,6 +49,9 @@ describe('/metrics', () => {
     await w2.close(); // flushes its recorder
     await right.close();
 
+    // A request is counted on arrival but its status (and its call-log entry) when its response's
+    // socket write ends, which can come after the client has the answer: wait until every request is logged.
+    await waitFor('every request answered in the call log', () => pipe.sim.calls().length === pipe.sim.stats().requests.total, 10_000);
     const sim = pipe.sim.stats();
     const m = await scrape(ui.url);
     expect(sampleValue(m, 'bb_reaper_closes_total', { outcome: 'closed' })).toBe(sim.closes.released);

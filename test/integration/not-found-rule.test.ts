@@ -129,12 +129,16 @@ describe('the 404 rule against the simulator', () => {
       `Session ${id} is still RUNNING, but closing it with projectId "proj-of-someone-else" answered 404: the session is not in that project (check the close's projectId or BROWSERBASE_PROJECT_ID)`,
     );
     expect(sim.getSession(id!)?.status).toBe('RUNNING');
+    // A call joins the simulator's log when its response's socket write ends, which can come after the client has the answer.
+    await waitFor('both calls in the call log', () => sim.calls().length >= 2, 10_000);
     expect(sim.calls().map((c) => `${c.method} ${c.status}`)).toEqual(['POST 404', 'GET 200']);
   });
 
   it('a close with a projectId of an unknown id is already gone after one GET', async () => {
     const id = randomUUID();
     expect(await client.closeSession(id, { projectId: 'sim-project' })).toEqual({ id, status: 'NOT_FOUND', outcome: 'already_gone', httpStatus: 404 });
+    // A call joins the simulator's log when its response's socket write ends, which can come after the client has the answer.
+    await waitFor('both calls in the call log', () => sim.calls().length >= 2, 10_000);
     expect(sim.calls().map((c) => `${c.method} ${c.status}`)).toEqual(['POST 404', 'GET 404']);
   });
 
