@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrowserbaseError, createBrowserbaseClient, parseRetryAfter, REGIONS, type SessionStatus } from '../../src/browserbase/index.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { track } from '../helpers/context.js';
+import { answerProblems } from './openapi-document.js';
 
 // The contract: the official SDK and bb-reaper's client, pointed at the simulator, pass the same
 // assertions. It proves both that our client speaks the real API and that the simulator answers
@@ -244,6 +245,46 @@ describe('the 404 rule as both clients see it', () => {
     expect(await ours.closeSession(id)).toMatchObject({ outcome: 'already_gone', httpStatus: 404 });
     await ours.checkApi();
     await ours.close();
+    await sim.close();
+  });
+});
+
+describe("the official SDK's project and session-log calls against the simulator", () => {
+  it('projects.list / retrieve / usage and sessions.logs.list run unmodified and return what the document declares', async () => {
+    const sim = track(await startSimulator({ apiKeys: [API_KEY], projectId: 'sdk-project', concurrencyLimit: 3, releaseDelayMs: 0 }), 'simulator');
+    const bb = new Browserbase({ apiKey: API_KEY, baseURL: sim.url, maxRetries: 0 });
+
+    const projects = await bb.projects.list();
+    expect(answerProblems('GET', '/v1/projects', 200, projects)).toEqual([]);
+    expect(projects).toEqual([expect.objectContaining({ id: 'sdk-project', concurrency: 3, defaultTimeout: 3600, name: expect.any(String), ownerId: expect.any(String) })]);
+    const project = await bb.projects.retrieve('sdk-project');
+    expect(answerProblems('GET', '/v1/projects/{id}', 200, project)).toEqual([]);
+    expect(project).toEqual(projects[0]);
+
+    const created = await bb.sessions.create();
+    const [older] = sim.createSessions(1, { startedAgoSeconds: 90 });
+    const logs = await bb.sessions.logs.list(created.id);
+    expect(answerProblems('GET', '/v1/sessions/{id}/logs', 200, logs)).toEqual([]);
+    expect(logs.map((e) => e.method)).toEqual(['Target.createTarget', 'Page.navigate']);
+    expect(logs.every((e) => e.sessionId === created.id)).toBe(true);
+    await bb.sessions.update(created.id, { status: 'REQUEST_RELEASE' });
+    expect((await bb.sessions.logs.list(created.id)).map((e) => e.method).at(-1)).toBe('Browser.close');
+
+    const usage = await bb.projects.usage('sdk-project');
+    expect(answerProblems('GET', '/v1/projects/{id}/usage', 200, usage)).toEqual([]);
+    expect(usage).toEqual({ browserMinutes: 1 + 2, proxyBytes: 0 }); // created: under a minute; older: 90 s and counting
+    expect(sim.getSession(older!)?.status).toBe('RUNNING');
+
+    for (const p of [bb.projects.retrieve('another-project'), bb.projects.usage('another-project'), bb.sessions.logs.list(randomUUID())]) {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Browserbase.NotFoundError);
+      expect(answerProblems('GET', '/v1/projects/{id}', 404, (err as InstanceType<typeof Browserbase.APIError>).error)).toEqual([]);
+    }
+    const paths = sim.calls().map((c) => `${c.method} ${c.path} ${c.status}`);
+    expect(paths.slice(0, 3)).toEqual(['GET /v1/projects 200', 'GET /v1/projects/sdk-project 200', 'POST /v1/sessions 201']);
     await sim.close();
   });
 });
