@@ -126,7 +126,7 @@ describe('simulator: errors', () => {
     const [foreign] = sim.createSessions(1, { projectId: 'other-project' });
     const missing = await call(sim, 'GET', '/v1/sessions/00000000-0000-4000-8000-000000000000');
     expectErrorBody(missing, 404);
-    for (const path of [`/v1/sessions/${foreign}`, `/v1/sessions/${foreign}/debug`, `/v1/sessions/${foreign}/recording`]) {
+    for (const path of [`/v1/sessions/${foreign}`, `/v1/sessions/${foreign}/debug`, `/v1/sessions/${foreign}/recording`, `/v1/sessions/${foreign}/logs`, '/v1/projects/other-project', '/v1/projects/other-project/usage']) {
       expectErrorBody(await call(sim, 'GET', path), 404);
     }
     expectErrorBody(await close(sim, foreign!), 404);
@@ -135,6 +135,7 @@ describe('simulator: errors', () => {
     expectErrorBody(await close(sim, own!, { status: 'REQUEST_RELEASE', projectId: 'other-project' }), 404);
     expectErrorBody(await call(sim, 'DELETE', `/v1/sessions/${own}`), 404);
     expectErrorBody(await call(sim, 'GET', '/v1/contexts'), 404);
+    expectErrorBody(await call(sim, 'DELETE', '/v1/projects/sim-project'), 404);
     expectErrorBody(await call(sim, 'GET', '/nope', { key: null }), 404);
     expect(sim.getSession(own!)?.status).toBe('RUNNING');
     expect(sim.stats().closes.notFound).toBe(2);
@@ -254,6 +255,7 @@ describe('simulator: list, create, debug, recording', () => {
     expect(debug.body).toMatchObject({ debuggerFullscreenUrl: expect.any(String), debuggerUrl: expect.any(String), wsUrl: expect.any(String) });
     expect(debug.body.pages).toHaveLength(1);
     expect(Object.keys(debug.body.pages[0]).sort()).toEqual(['debuggerFullscreenUrl', 'debuggerUrl', 'faviconUrl', 'id', 'title', 'url']);
+    for (const f of ['url', 'faviconUrl', 'debuggerUrl', 'debuggerFullscreenUrl']) expect(debug.body.pages[0][f], f).toMatch(/^[a-z]+:\S+$/);
     const rec = await call(sim, 'GET', `/v1/sessions/${id}/recording`);
     expect(rec.status).toBe(200);
     expect(rec.body.length).toBeGreaterThan(0);
