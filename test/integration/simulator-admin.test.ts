@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startSimulator, SimulatorInputError, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.js';
 import { track } from '../helpers/context.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function start(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
   return track(await startSimulator(opts), 'simulator');
@@ -94,6 +95,8 @@ describe('simulator: admin API', () => {
     const release = () => fetch(`${sim.url}/v1/sessions/${id}`, { method: 'POST', headers, body: '{"status":"REQUEST_RELEASE"}' });
     expect((await release()).status).toBe(200);
     expect((await release()).status).toBe(400);
+    // A call is logged when its answer has finished sending, which may be just after the client has it.
+    await waitFor('both calls in the log', () => sim.calls().length >= 2, 5000, 10);
     expect(sim.calls()).toHaveLength(2);
     expect(sim.stats().requests.total).toBe(2);
 
@@ -118,6 +121,7 @@ describe('simulator: admin API', () => {
   it('keeps a bounded call log, readable over HTTP, and none with logRequests false', async () => {
     const sim = await start({ callLogSize: 3 });
     for (let i = 0; i < 5; i++) await (await fetch(`${sim.url}/v1/sessions/id-${i}`, { headers: { 'x-bb-api-key': 'sim-key' } })).text();
+    await waitFor('the last call in the log', () => sim.calls().at(-1)?.path === '/v1/sessions/id-4', 5000, 10);
     const calls = sim.calls();
     expect(calls.map((c) => c.path)).toEqual(['/v1/sessions/id-2', '/v1/sessions/id-3', '/v1/sessions/id-4']);
     expect(calls[0]).toMatchObject({ method: 'GET', status: 404, time: expect.any(Number), durationMs: expect.any(Number) });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator/index.js';
 import { track } from '../helpers/context.js';
+import { waitFor as waitForState } from '../helpers/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -278,6 +279,8 @@ describe('simulator: keyless calls', () => {
       );
     }
     expect(sim.stats().closes).toMatchObject({ calls: n, distinctSessions: 0 });
+    // Statuses are counted when an answer has finished sending, which may be just after the client has it.
+    await waitForState('every answer counted by status', () => (sim.stats().requests.byStatus['401'] ?? 0) >= n, 5000, 10);
     expect(sim.stats().requests.byStatus).toEqual({ '401': n });
     // Calls with the key still count their distinct ids.
     const [id] = sim.createSessions(1);

@@ -46,6 +46,8 @@ describe('simulator: rate limit', () => {
       expect(reset).toBeLessThanOrEqual(0.05);
       expect(a.headers.get('retry-after-ms')).toBeNull();
     }
+    // Statuses are counted when an answer has finished sending, which may be just after the client has it.
+    await waitFor(() => Object.values(sim.stats().requests.byStatus).reduce((a, b) => a + b, 0) >= 100, 'every answer counted by status');
     const stats = sim.stats();
     expect(stats.requests.total).toBe(100);
     expect(stats.requests.byStatus).toEqual({ '200': ok.length, '429': limited.length });
@@ -148,6 +150,7 @@ describe('simulator: faults', () => {
     expect(sim.getSession(id!)?.status).toBe('RUNNING');
     const stats = sim.stats();
     expect(stats.closes).toMatchObject({ calls: 30, released: 0 });
+    await waitFor(() => sim.calls().filter((c) => c.fault === 'error').length >= 30, 'every faulted call in the log');
     expect(sim.calls().filter((c) => c.fault === 'error')).toHaveLength(30);
     await sim.close();
   });
