@@ -23,6 +23,12 @@ export {
   type Session,
   type SessionWithConnect,
   type SessionStatus,
+  type SessionLog,
+  type Project,
+  type ProjectUsage,
+  type BrowserSettings,
+  type ProxyConfig,
+  type CreateSessionParams,
   type WithRetriesOptions,
 } from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';

@@ -4,7 +4,8 @@ import { checkApiWith } from './check-api.js';
 import { closeSessionWith } from './close-session.js';
 import { createTransport, type ResponseObserver } from './http.js';
 import { RESPONSE_SHAPES } from './responses.js';
-import { assertSessionId, encodeSessionId } from './session-id.js';
+import { BrowserbaseError } from './errors.js';
+import { assertSessionId, encodeSessionId, previewSessionId, validateSessionId } from './session-id.js';
 import type { BrowserbaseClient, CreateSessionParams, ListSessionsParams, RequestOptions } from './types.js';
 
 /** Defaults of {@link BrowserbaseClientOptions}. */
@@ -79,7 +80,7 @@ function parseOptions(options: BrowserbaseClientOptions): z.output<typeof option
 }
 
 /**
- * The typed Browserbase client: the six actions (and `checkApi`) on one keep-alive undici pool. It never retries
+ * The typed Browserbase client: the six actions, session logs, projects (and `checkApi`) on one keep-alive undici pool. It never retries
  * (the worker owns retry policy; one-shot callers wrap calls in `withRetries`). Every failure is a
  * `BrowserbaseError` with a stable `code`; invalid session ids are rejected before any request.
  */
@@ -92,6 +93,12 @@ export function createBrowserbaseClient(options: BrowserbaseClientOptions): Brow
   const sessionPath = (id: string, suffix = ''): string => {
     assertSessionId(id);
     return `/v1/sessions/${encodeSessionId(id)}${suffix}`;
+  };
+  const projectPath = (id: string, suffix = ''): string => {
+    // A project id is an opaque token like a session id: the same rule keeps it one path segment.
+    const reason = validateSessionId(id);
+    if (reason !== undefined) throw new BrowserbaseError('INVALID_SESSION_ID', `Invalid project id ${previewSessionId(id)}: ${reason}`);
+    return `/v1/projects/${encodeSessionId(id)}${suffix}`;
   };
   const req = (opts: RequestOptions | undefined): RequestOptions => ({
     signal: opts?.signal,
@@ -130,6 +137,26 @@ export function createBrowserbaseClient(options: BrowserbaseClientOptions): Brow
 
     async getRecording(id, opts) {
       const { data } = await transport.send({ method: 'GET', path: sessionPath(id, '/recording'), shape: RESPONSE_SHAPES.recording, ...req(opts) });
+      return data;
+    },
+
+    async getSessionLogs(id, opts) {
+      const { data } = await transport.send({ method: 'GET', path: sessionPath(id, '/logs'), shape: RESPONSE_SHAPES.sessionLogs, ...req(opts) });
+      return data;
+    },
+
+    async listProjects(opts) {
+      const { data } = await transport.send({ method: 'GET', path: '/v1/projects', shape: RESPONSE_SHAPES.projectList, ...req(opts) });
+      return data;
+    },
+
+    async getProject(id, opts) {
+      const { data } = await transport.send({ method: 'GET', path: projectPath(id), shape: RESPONSE_SHAPES.project, ...req(opts) });
+      return data;
+    },
+
+    async getProjectUsage(id, opts) {
+      const { data } = await transport.send({ method: 'GET', path: projectPath(id, '/usage'), shape: RESPONSE_SHAPES.projectUsage, ...req(opts) });
       return data;
     },
 

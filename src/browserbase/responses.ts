@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RecordingEvent, Session, SessionLiveUrls, SessionWithConnect } from './types.js';
+import type { Project, ProjectUsage, RecordingEvent, Session, SessionLiveUrls, SessionLog, SessionWithConnect } from './types.js';
 
 /**
  * The shapes a 2xx answer must have. Only the fields bb-reaper relies on are checked; every other
@@ -17,12 +17,20 @@ const liveUrls = z.looseObject({
 
 const recordingEvent = z.looseObject({ timestamp: z.number(), type: z.number() });
 
+const project = z.looseObject({ id: z.string().min(1) });
+const projectUsage = z.looseObject({ browserMinutes: z.number(), proxyBytes: z.number() });
+const sessionLog = z.looseObject({ method: z.string() });
+
 /** What each action expects: a zod schema typed as the public result type. */
 export const RESPONSE_SHAPES = {
   session: session as unknown as z.ZodType<SessionWithConnect>,
   sessionList: z.array(session) as unknown as z.ZodType<Session[]>,
   liveUrls: liveUrls as unknown as z.ZodType<SessionLiveUrls>,
   recording: z.array(recordingEvent) as unknown as z.ZodType<RecordingEvent[]>,
+  sessionLogs: z.array(sessionLog) as unknown as z.ZodType<SessionLog[]>,
+  project: project as unknown as z.ZodType<Project>,
+  projectList: z.array(project) as unknown as z.ZodType<Project[]>,
+  projectUsage: projectUsage as unknown as z.ZodType<ProjectUsage>,
 } as const;
 
 /** Most bytes read of a non-2xx answer's body; the rest is not read (the connection is dropped). */

@@ -58,15 +58,107 @@ export interface RecordingEvent {
   [key: string]: unknown;
 }
 
+/** A proxy of Browserbase's own network, optionally pinned to a place (ISO 3166-1 alpha-2 `country`). */
+export interface BrowserbaseProxyConfig {
+  type: 'browserbase';
+  geolocation?: { country: string; state?: string; city?: string };
+  /** Only for these domains; default all. */
+  domainPattern?: string;
+  [key: string]: unknown;
+}
+
+/** Your own proxy server. */
+export interface ExternalProxyConfig {
+  type: 'external';
+  server: string;
+  domainPattern?: string;
+  username?: string;
+  password?: string;
+  [key: string]: unknown;
+}
+
+/** No proxy for the matching domains. */
+export interface NoneProxyConfig {
+  type: 'none';
+  domainPattern?: string;
+  [key: string]: unknown;
+}
+
+export type ProxyConfig = BrowserbaseProxyConfig | ExternalProxyConfig | NoneProxyConfig;
+
+/** Create's `browserSettings`, as the OpenAPI document declares it. */
+export interface BrowserSettings {
+  /** Reuse a saved context (cookies, storage: an auth profile); `persist` saves changes back. Default `persist: false`. */
+  context?: { id: string; persist?: boolean };
+  extensionId?: string;
+  /** Browser window size in pixels. */
+  viewport?: { width?: number; height?: number };
+  /** Default false. */
+  blockAds?: boolean;
+  /** Default true. */
+  solveCaptchas?: boolean;
+  /** Default true. */
+  recordSession?: boolean;
+  /** Default true. */
+  logSession?: boolean;
+  advancedStealth?: boolean;
+  verified?: boolean;
+  captchaImageSelector?: string;
+  captchaInputSelector?: string;
+  os?: 'windows' | 'mac' | 'linux' | 'mobile' | 'tablet';
+  /** Top-level navigations limited to these domains (and subdomains); default none (no limit). */
+  allowedDomains?: string[];
+  /** Default true. */
+  ignoreCertificateErrors?: boolean;
+  [key: string]: unknown;
+}
+
 export interface CreateSessionParams {
   projectId?: string;
-  /** Seconds, 60..21600. */
+  /** An uploaded extension to load. */
+  extensionId?: string;
+  /** Seconds, 60..21600. Default: the project's `defaultTimeout`. */
   timeout?: number;
   keepAlive?: boolean;
   region?: Region;
   userMetadata?: Record<string, unknown>;
-  browserSettings?: Record<string, unknown>;
-  proxies?: unknown;
+  browserSettings?: BrowserSettings;
+  /** `true` for Browserbase's default proxy, or a list of proxy configs. */
+  proxies?: boolean | ProxyConfig[];
+  [key: string]: unknown;
+}
+
+/** `GET /v1/projects` and `/v1/projects/{id}`. */
+export interface Project {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  name: string;
+  ownerId: string;
+  /** Seconds a session runs when Create gives no `timeout` (60..21600). */
+  defaultTimeout: number;
+  /** Sessions the project can run at once. */
+  concurrency: number;
+  [key: string]: unknown;
+}
+
+/** `GET /v1/projects/{id}/usage`. */
+export interface ProjectUsage {
+  browserMinutes: number;
+  proxyBytes: number;
+  [key: string]: unknown;
+}
+
+/** One entry of `GET /v1/sessions/{id}/logs`: a CDP call of the session's browser (timestamps in epoch ms). */
+export interface SessionLog {
+  method: string;
+  pageId: number;
+  sessionId: string;
+  timestamp?: number;
+  frameId?: string;
+  loaderId?: string;
+  request?: { timestamp?: number; params: Record<string, unknown>; rawBody: string };
+  response?: { timestamp?: number; result: Record<string, unknown>; rawBody: string };
   [key: string]: unknown;
 }
 
@@ -113,7 +205,7 @@ export interface CloseOptions extends RequestOptions {
   projectId?: string;
 }
 
-/** The typed Browserbase client: the seed's six actions. */
+/** The typed Browserbase client: the seed's six actions, session logs and projects. */
 export interface BrowserbaseClient {
   closeSession(id: string, opts?: CloseOptions): Promise<CloseResult>;
   getSession(id: string, opts?: RequestOptions): Promise<SessionWithConnect>;
@@ -121,6 +213,14 @@ export interface BrowserbaseClient {
   createSession(params?: CreateSessionParams, opts?: RequestOptions): Promise<SessionWithConnect>;
   getDebugUrls(id: string, opts?: RequestOptions): Promise<SessionLiveUrls>;
   getRecording(id: string, opts?: RequestOptions): Promise<RecordingEvent[]>;
+  /** The CDP log of a session, oldest first. */
+  getSessionLogs(id: string, opts?: RequestOptions): Promise<SessionLog[]>;
+  /** The projects of the API key. */
+  listProjects(opts?: RequestOptions): Promise<Project[]>;
+  /** One project; an invalid id is `INVALID_SESSION_ID` (the id rule is the session ids' one), no request made. */
+  getProject(id: string, opts?: RequestOptions): Promise<Project>;
+  /** A project's usage: browser minutes and proxy bytes. */
+  getProjectUsage(id: string, opts?: RequestOptions): Promise<ProjectUsage>;
   /**
    * Checks once that the base URL answers like the Browserbase API for this key: `GET
    * /v1/sessions/<random uuid>` must answer Browserbase's own 404. Throws `REJECTED` with one

@@ -108,6 +108,43 @@ describe('Browserbase client against the simulator', () => {
     expect((err as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1000);
   });
 
+  it('lists and reads projects, their usage and a session\'s logs', async () => {
+    const projects = await client.listProjects();
+    expect(projects).toHaveLength(1);
+    const project = projects[0]!;
+    expect(project).toMatchObject({ id: expect.any(String), name: expect.any(String), concurrency: expect.any(Number), defaultTimeout: 3600 });
+    expect(await client.getProject(project.id)).toEqual(project);
+    const [id] = sim.createSessions(1, { projectId: project.id });
+    const usage = await client.getProjectUsage(project.id);
+    expect(usage.browserMinutes).toBeGreaterThanOrEqual(1);
+    expect(usage.proxyBytes).toBe(0);
+    const logs = await client.getSessionLogs(id!);
+    expect(logs.map((l) => l.method)).toEqual(['Target.createTarget', 'Page.navigate']);
+    for (const l of logs) expect(l).toMatchObject({ sessionId: id, pageId: 0, timestamp: expect.any(Number) });
+  });
+
+  it("another project's id -> NOT_FOUND; a project id that is not one path segment -> INVALID_SESSION_ID with no request", async () => {
+    expect(await caught(client.getProject('someone-else'))).toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
+    expect(await caught(client.getProjectUsage('someone-else'))).toMatchObject({ code: 'NOT_FOUND', statusCode: 404 });
+    const before = sim.calls().length;
+    const err = await caught(client.getProject('../sessions'));
+    expect(err.code).toBe('INVALID_SESSION_ID');
+    expect(err.message).toMatch(/^Invalid project id "\.\.\/sessions": contains the character `\/`/);
+    expect((await caught(client.getProjectUsage(''))).code).toBe('INVALID_SESSION_ID');
+    expect(sim.calls().length).toBe(before);
+  });
+
+  it('creates a session with browserSettings (context, viewport), proxies and extensionId the simulator accepts', async () => {
+    const s = await client.createSession({
+      extensionId: 'ext_1',
+      proxies: [{ type: 'browserbase', geolocation: { country: 'US' } }, { type: 'external', server: 'http://proxy.test:8080' }],
+      browserSettings: { context: { id: 'ctx_auth', persist: true }, viewport: { width: 1280, height: 720 }, blockAds: true },
+    });
+    expect(s).toMatchObject({ status: 'RUNNING', contextId: 'ctx_auth' });
+    const err = await caught(client.createSession({ browserSettings: { viewport: { width: 1.5 } } }));
+    expect(err).toMatchObject({ code: 'REJECTED', statusCode: 400 });
+  });
+
   it('a bad key -> REJECTED 401', async () => {
     const bad = track(createBrowserbaseClient({ apiKey: 'wrong', baseUrl: sim.url }), 'browserbase client');
     const err = await caught(bad.closeSession('abc'));
