@@ -13,6 +13,7 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import('./sweep.js'),
   () => import('./sessions.js'),
   () => import('./stats.js'),
+  () => import('./slots.js'),
   () => import('./demo.js'),
   () => import('./simulator.js'),
   () => import('./worker.js'),

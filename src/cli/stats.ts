@@ -12,6 +12,8 @@ import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
 import { formatSchedules } from './toolkit/schedules.js';
 import { formatAge } from './toolkit/table.js';
+import { formatSlots, gatherSlots } from './slots.js';
+import type { SlotsReport } from '../ops/slots.js';
 
 /** What `stats --json` prints: the ops snapshot `/api/stats` serves too (`src/ops/`), in the CLI's shape. */
 export interface StatsReport {
@@ -24,6 +26,8 @@ export interface StatsReport {
   workers: WorkerStatus[];
   /** Recurring orphan sweeps. */
   sweeps: SweepSchedule[];
+  /** With `--slots` only: what `bb-reaper slots --json` prints (needs the API key). */
+  slots?: SlotsReport;
 }
 
 export function register(program: Command): void {
@@ -32,11 +36,13 @@ export function register(program: Command): void {
     .summary('queue counts, limiter state and workers')
     .description('Show the close queue by state, dead letters, the global limiter (configured and current rate, pauses after 429s), worker heartbeats and recurring sweeps.')
     .option('--json', 'print one JSON object on stdout')
+    .option('--slots', 'also show the project\'s concurrency slots, as `bb-reaper slots` does (calls the Browserbase API: needs BROWSERBASE_API_KEY)')
     .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat within ${describeWindow()} (for container health checks)`);
-  addConfigOptions(cmd, ['redisUrl', 'prefix']);
+  addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
   cmd.action(
-    action(async (opts: { json?: boolean; healthcheck?: boolean }) => {
-      const config = loadConfig(opts);
+    action(async (opts: { json?: boolean; healthcheck?: boolean; slots?: boolean }) => {
+      // Without --slots, stats needs only Redis (and a health check never calls the API).
+      const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : []);
       const redis = await connectRedis(config, 'cli-stats');
       const queues = createQueues({ connection: redis, prefix: config.prefix });
       const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
@@ -44,8 +50,9 @@ export function register(program: Command): void {
         const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
         const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps };
         if (opts.healthcheck) return checkHealth(report, opts.json);
+        if (opts.slots) report.slots = await gatherSlots(config, { queues });
         if (opts.json) printJson(report);
-        else printOut(formatStats(report, s.at));
+        else printOut(formatStats(report, s.at) + (report.slots ? `\n${formatSlots(report.slots)}` : ''));
         return EXIT.OK;
       } finally {
         await sweepQueue.close();

@@ -4,3 +4,4 @@ export { WORKER_ALIVE_WITHIN_MS, isWorkerAlive, readWorkers, describeWindow, typ
 export { checkReadiness, type Readiness, type ReadinessOptions } from './readiness.js';
 export { readDeadLetterPage, redriveLetters, toLetterId, countDeadLetters, purgeDeadLetters, type DeadLetterPage } from './dead-letters.js';
 export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './wait-for-closes.js';
+export { readSlots, summarizeSlots, DEFAULT_OLDEST_LIMIT, type SlotsReport, type SlotSession, type SlotsClient, type ReadSlotsOptions } from './slots.js';

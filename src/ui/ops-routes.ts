@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Queue } from 'bullmq';
+import { BrowserbaseError } from '../browserbase/errors.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { purgeDeadLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
+import { DEFAULT_OLDEST_LIMIT, readSlots, type SlotsClient } from '../ops/slots.js';
 import { gatherOpsSnapshot, toMetricsSnapshot } from '../ops/snapshot.js';
 import type { Queues } from '../shared/queues.js';
 import type { SweepJobData } from '../sweep/scheduler.js';
@@ -25,6 +27,22 @@ const dlqQuery = z
   .refine(({ start, end }) => end >= start && end - start < MAX_DLQ_PAGE, {
     error: `expected \`start\` ≤ \`end\` and at most ${MAX_DLQ_PAGE} dead letters per page`,
   });
+
+/** Most sessions one `GET /api/slots?limit=` lists. */
+export const MAX_SLOTS_LIMIT = 1000;
+
+const slotsQuery = z.object({
+  limit: z.coerce
+    .number({ error: `expected \`limit\` to be an integer from 1 to ${MAX_SLOTS_LIMIT}` })
+    .int({ error: `expected \`limit\` to be an integer from 1 to ${MAX_SLOTS_LIMIT}` })
+    .min(1, { error: `expected \`limit\` to be an integer from 1 to ${MAX_SLOTS_LIMIT}` })
+    .max(MAX_SLOTS_LIMIT, { error: `expected \`limit\` to be an integer from 1 to ${MAX_SLOTS_LIMIT}` })
+    .default(DEFAULT_OLDEST_LIMIT),
+});
+
+/** Why `GET /api/slots` answers 503 in a UI started without a Browserbase client. */
+export const SLOTS_UNAVAILABLE_MESSAGE =
+  'slots need the Browserbase API, and this UI process has no API key (the UI runs without one by design); run `bb-reaper slots` where BROWSERBASE_API_KEY is set';
 
 const redriveBody = z.strictObject(
   {
@@ -56,14 +74,16 @@ export interface OpsRoutesOptions {
   /** For the recurring sweeps in `/api/stats`. */
   sweepQueue?: Queue<SweepJobData>;
   heartbeatMaxAgeMs: number;
+  /** For `GET /api/slots`: a Browserbase client and the configured project. Default: none (the route answers 503). */
+  slots?: { client: SlotsClient; projectId?: string };
 }
 
 /**
  * `/metrics` (Prometheus text) and the JSON ops API scripts use: `GET /api/stats`,
- * `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`. An adapter only: it
+ * `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`, `GET /api/slots?limit` (503 without a client). An adapter only: it
  * checks the request and calls the ops layer (`src/ops/`), which `bb-reaper stats` and `dlq` call too.
  */
-export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs }: OpsRoutesOptions): void {
+export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs, slots }: OpsRoutesOptions): void {
   const snapshot = () => gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs, ...(sweepQueue ? { sweepQueue } : {}) });
 
   app.get('/metrics', async (_request, reply) => {
@@ -72,6 +92,19 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQu
   });
 
   app.get('/api/stats', async () => snapshot());
+
+  app.get('/api/slots', async (request, reply) => {
+    if (!slots) return reply.code(503).send({ error: 'SLOTS_UNAVAILABLE', message: SLOTS_UNAVAILABLE_MESSAGE });
+    const parsed = slotsQuery.safeParse(request.query ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    try {
+      return await readSlots({ client: slots.client, queues, limit: parsed.data.limit, ...(slots.projectId !== undefined ? { projectId: slots.projectId } : {}) });
+    } catch (err) {
+      // The API's answer, not ours: 502 with its stable code (messages never hold the key).
+      if (err instanceof BrowserbaseError) return reply.code(502).send({ error: err.code, message: err.message });
+      throw err;
+    }
+  });
 
   app.get('/api/dlq', async (request, reply) => {
     const parsed = dlqQuery.safeParse(request.query ?? {});

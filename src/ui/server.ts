@@ -8,6 +8,7 @@ import { createQueues } from '../shared/queues.js';
 import { createRedis, type Redis } from '../shared/redis.js';
 import { settlesWithin } from '../shared/time-limit.js';
 import { createSweepQueue } from '../sweep/scheduler.js';
+import type { SlotsClient } from '../ops/slots.js';
 import { assertSafeBind, createAuthHook, type LoginThrottleOptions, type UiCredentials } from './auth.js';
 import { BOARD_PATH, mountBoard } from './board.js';
 import { createCrossSiteHook } from './cross-site.js';
@@ -29,6 +30,12 @@ export interface UiServerOptions {
    * CLI uses too; change it only in tests.
    */
   heartbeatMaxAgeMs?: number;
+  /**
+   * A Browserbase client (and the configured project) for `GET /api/slots`; the caller keeps
+   * owning it. Default: none, and `/api/slots` answers 503 (`bb-reaper ui` passes none: the UI
+   * process holds no API key).
+   */
+  slots?: { client: SlotsClient; projectId?: string };
   /** How long `close()` waits for the dead-letter processor to stop, ms. Default 5000. */
   closeTimeoutMs?: number;
   /** Failed logins per client address before 429s: default 5 within 60 000 ms, 10 000 addresses tracked. */
@@ -57,7 +64,7 @@ const SECURITY_HEADERS = {
  * API under `/api/`. Throws `UI_UNSAFE_BIND` at once when asked to bind beyond loopback without
  * credentials. It also runs the dead-letter processor, which re-drives letters retried in the UI.
  */
-export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, closeTimeoutMs = 5000, loginThrottle }: UiServerOptions): UiServer {
+export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, closeTimeoutMs = 5000, loginThrottle, slots }: UiServerOptions): UiServer {
   const credentials: UiCredentials | undefined =
     config.uiUser !== undefined && config.uiPassword !== undefined
       ? { user: config.uiUser, password: config.uiPassword, ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}) }
@@ -89,7 +96,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
 
   app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
   registerHealthRoutes(app, { redis, prefix: config.prefix, heartbeatMaxAgeMs });
-  registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs });
+  registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs, ...(slots ? { slots } : {}) });
   const boardReady = mountBoard(app, queues, sweepQueue);
 
   let url: string | undefined;

@@ -5,7 +5,7 @@ import { getQueueStats } from '../../src/shared/queues.js';
 import { createCloseWorker, type CloseWorker } from '../../src/worker/index.js';
 import { runCli } from '../helpers/cli-process.js';
 import { track } from '../helpers/context.js';
-import { startPipeline, testLogger, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
+import { SIM_KEY, startPipeline, testLogger, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -113,5 +113,39 @@ describe('bb-reaper stats', () => {
     const nobody = await runCli(['stats', '--healthcheck'], { env: { ...env, BB_REAPER_PREFIX: `${p.prefix}-empty` } });
     expect(nobody.code).toBe(1);
     expect(nobody.stderr).toMatch(/unhealthy: no worker on host/);
+  });
+});
+
+describe('bb-reaper stats --slots', () => {
+  it('adds the slots report (as `slots --json` prints it) only with --slots; plain stats and --healthcheck still need only Redis', async () => {
+    const p = await startPipeline({ sim: { concurrencyLimit: 4 } });
+    cleanups.push(() => p.close());
+    const res = await fetch(`${p.sim.url}/_sim/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 3, startedAgoSeconds: 300, userMetadata: { owner: 'ci' } }) });
+    expect(res.status).toBe(200);
+    const redisOnly = { REDIS_URL: p.config.redisUrl, BB_REAPER_PREFIX: p.prefix };
+    const env = { ...redisOnly, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url };
+
+    const plain = await runCli(['stats', '--json'], { env: redisOnly });
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.stdout)).not.toHaveProperty('slots');
+    const keyButNoFlag = await runCli(['stats', '--json'], { env });
+    expect(JSON.parse(keyButNoFlag.stdout)).not.toHaveProperty('slots');
+
+    const withSlots = await runCli(['stats', '--slots', '--json'], { env });
+    expect(withSlots.code).toBe(0);
+    const s = JSON.parse(withSlots.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(s.prefix).toBe(p.prefix);
+    expect(s.slots).toMatchObject({ project: { id: 'sim-project', concurrency: 4 }, active: { running: 3, pending: 0 }, free: 1, pendingCloses: 0 });
+    expect(s.slots.oldest).toHaveLength(3);
+    const human = await runCli(['stats', '--slots'], { env });
+    expect(human.stdout).toMatch(/close queue\s+waiting 0/);
+    expect(human.stdout).toMatch(/slots\s+3 in use \(3 running, 0 pending\), 1 free/);
+
+    const noKey = await runCli(['stats', '--slots'], { env: redisOnly });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/BROWSERBASE_API_KEY/);
+    // A health check never calls the API, so --slots without a key does not make it fail for that.
+    const health = await runCli(['stats', '--slots', '--healthcheck'], { env: redisOnly });
+    expect(health.stderr).toMatch(/unhealthy: no worker on host/);
   });
 });
