@@ -2,6 +2,7 @@
 export { createBrowserbaseClient, CLIENT_DEFAULTS, type BrowserbaseClientOptions } from './client.js';
 export type { ResponseInfo, ResponseObserver } from './http.js';
 export { DEFAULT_VERIFY_TIMEOUT_MS } from './close-session.js';
+export { browserSettingsSchema, checkParam, proxiesSchema, type ParamIssue } from './create-params.js';
 export { MAX_ERROR_BODY_BYTES, MAX_SERVER_MESSAGE_CHARS, MAX_SUCCESS_BODY_BYTES } from './responses.js';
 export {
   BrowserbaseError,

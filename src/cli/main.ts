@@ -12,6 +12,7 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import('./dlq.js'),
   () => import('./sweep.js'),
   () => import('./sessions.js'),
+  () => import('./projects.js'),
   () => import('./stats.js'),
   () => import('./slots.js'),
   () => import('./demo.js'),

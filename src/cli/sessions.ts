@@ -2,7 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   BrowserbaseError,
+  browserSettingsSchema,
+  checkParam,
   createBrowserbaseClient,
+  proxiesSchema,
   REGIONS,
   SESSION_STATUSES,
   withRetries,
@@ -12,21 +15,21 @@ import {
   type Session,
   type SessionStatus,
 } from '../browserbase/index.js';
-import { printable } from '../shared/printable.js';
+import { formatOptionalEpochMs, printable } from '../shared/printable.js';
 import { sessionStartMs } from '../sweep/find-orphans.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
-import { choiceOption, intOption, InvalidArgumentError } from './toolkit/options.js';
+import { choiceOption, collectOptionProblems, intOption, InvalidArgumentError, parseJsonValue } from './toolkit/options.js';
 import { compactJson, displayText, formatAge, formatTable, truncate } from './toolkit/table.js';
 
 /** Largest `userMetadata` the API accepts, in characters of its JSON. */
 export const MAX_USER_METADATA_CHARS = 511;
 
-type Opts = Record<string, unknown> & { json?: boolean };
+export type Opts = Record<string, unknown> & { json?: boolean };
 
 /** Runs `fn` with a client built from the configuration (needs the API key); maps API errors to exit codes. */
-async function withClient(opts: Opts, fn: (client: BrowserbaseClient) => Promise<number>): Promise<number> {
+export async function withClient(opts: Opts, fn: (client: BrowserbaseClient) => Promise<number>): Promise<number> {
   const config = loadConfig(opts, ['apiKey']);
   const client = createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
   try {
@@ -47,12 +50,12 @@ export function toCliError(err: unknown): unknown {
   return new CliError(msg, EXIT.FAILURE);
 }
 
-const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
+export const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
 
 export function register(program: Command): void {
   const sessions = program
     .command('sessions')
-    .summary('get, list, debug, record or create sessions directly')
+    .summary('get, list, debug, record, log or create sessions directly')
     .description('Call the Browserbase API directly (needs BROWSERBASE_API_KEY): the seed\'s other actions. Reads are retried on 429/5xx; create is not (it is not idempotent).');
   const withConfig = (c: Command) => addConfigOptions(c, ['apiKey', 'baseUrl', 'projectId']);
 
@@ -138,6 +141,22 @@ export function register(program: Command): void {
     ),
   );
 
+  withConfig(sessions.command('logs').description('Show the CDP log of a session: one line per call (time, method, page).').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
+    action(async (id: string, opts: Opts) =>
+      withClient(opts, async (client) => {
+        const logs = await retried(() => client.getSessionLogs(id));
+        if (opts.json) printJson(logs, 2);
+        else {
+          printOut(`${logs.length} log entr${logs.length === 1 ? 'y' : 'ies'}\n`);
+          if (logs.length > 0) {
+            printOut(formatTable(['TIME', 'METHOD', 'PAGE'], logs.map((l) => [formatOptionalEpochMs(l.timestamp) ?? '-', displayText(l.method) || '-', displayText(l.pageId) || '-'])));
+          }
+        }
+        return EXIT.OK;
+      }),
+    ),
+  );
+
   withConfig(
     sessions
       .command('create')
@@ -146,6 +165,11 @@ export function register(program: Command): void {
       .addOption(intOption('--timeout <seconds>', 'session timeout in seconds (60-21600)', { min: 60, max: 21_600, unit: 'seconds' }))
       .addOption(choiceOption('--region <region>', 'region to run the browser in', REGIONS))
       .option('--user-metadata <json>', 'a JSON object (under 512 characters) to find the session by later, e.g. \'{"owner":"ci"}\'')
+      .option('--context-id <id>', 'reuse this saved context (cookies and storage: an auth profile)')
+      .option('--persist', 'save the context\'s changes back at the end (needs --context-id)')
+      .option('--extension-id <id>', 'load this uploaded extension')
+      .option('--proxies <json>', 'true for Browserbase\'s proxies, or a JSON array of proxy configs, e.g. \'[{"type":"browserbase","geolocation":{"country":"US"}}]\'')
+      .option('--browser-settings <json>', 'a JSON object of browser settings, e.g. \'{"viewport":{"width":1280,"height":720},"blockAds":true}\'')
       .option('--json', 'print the API\'s JSON'),
   ).action(
     action(async (opts: Opts & CreateFlags) => {
@@ -169,16 +193,54 @@ interface CreateFlags {
   timeout?: number;
   region?: Region;
   userMetadata?: string;
+  contextId?: string;
+  persist?: boolean;
+  extensionId?: string;
+  proxies?: string;
+  browserSettings?: string;
 }
 
-/** The create parameters from the (already checked) flags; `--user-metadata` is checked here: exit 2 naming the flag and value. */
+/**
+ * The create parameters from the flags, every JSON flag checked against the OpenAPI document's
+ * request body before any request. Every bad flag is reported at once: exit 2, each message naming
+ * the flag (and the field inside its JSON) and the value.
+ */
 export function parseCreateParams(opts: CreateFlags): CreateSessionParams {
   const params: CreateSessionParams = {};
+  const problems = collectOptionProblems();
   if (opts.keepAlive) params.keepAlive = true;
   if (opts.timeout !== undefined) params.timeout = opts.timeout;
   if (opts.region !== undefined) params.region = opts.region;
-  if (opts.userMetadata !== undefined) params.userMetadata = parseUserMetadata(opts.userMetadata);
+  if (opts.userMetadata !== undefined) params.userMetadata = problems.check(() => parseUserMetadata(opts.userMetadata as string));
+  const nonEmpty = (flag: string, v: string | undefined) => {
+    if (v !== undefined && v.trim() === '') problems.add(`Expected \`${flag}\` to be a non-empty id, got \`${v}\``);
+    return v;
+  };
+  const contextId = nonEmpty('--context-id', opts.contextId);
+  if (opts.persist && opts.contextId === undefined) problems.add('`--persist` saves a context: give `--context-id <id>` too');
+  const extensionId = nonEmpty('--extension-id', opts.extensionId);
+  if (extensionId) params.extensionId = extensionId;
+  if (opts.proxies !== undefined) params.proxies = problems.check(() => checkedJson(opts.proxies as string, '--proxies', proxiesSchema, 'true or a JSON array of proxy configs'));
+  let settings = opts.browserSettings === undefined ? undefined : problems.check(() => checkedJson(opts.browserSettings as string, '--browser-settings', browserSettingsSchema, 'a JSON object'));
+  if (contextId) {
+    if (settings?.context !== undefined) problems.add('`--context-id` and `--browser-settings` `context` both name a context: give one');
+    settings = { ...settings, context: { id: contextId, ...(opts.persist ? { persist: true } : {}) } };
+  }
+  if (settings !== undefined) params.browserSettings = settings;
+  problems.throwIfAny();
+  // Absent flags leave no `undefined` keys behind (a failed check above has thrown already).
+  for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
   return params;
+}
+
+/** A JSON flag parsed and checked against `schema`; throws `InvalidArgumentError` naming the flag, the field and the value. */
+function checkedJson<T>(text: string, flag: string, schema: Parameters<typeof checkParam<T>>[0], what: string): T {
+  const value = parseJsonValue(text, flag, what);
+  const r = checkParam(schema, value);
+  if (r.ok) return r.value;
+  throw new InvalidArgumentError(
+    r.issues.map((i) => (i.path === '' ? `Expected \`${flag}\` to be ${i.expected}, got \`${i.got}\`` : `Expected \`${flag}\` field \`${i.path}\` to be ${i.expected}, got \`${i.got}\``)).join('; '),
+  );
 }
 
 /** `--user-metadata`: a JSON object under 512 characters. Throws `InvalidArgumentError` (exit 2). */
@@ -196,18 +258,41 @@ function parseUserMetadata(text: string): Record<string, unknown> {
 }
 
 /** The human form of a session; every field comes from the API (its shape only loosely checked), so each is made printable. */
-function describeSession(s: Session): string {
-  const age = formatAge(Date.now() - sessionStartMs(s));
+function describeSession(s: Session, now = Date.now()): string {
+  const age = formatAge(now - sessionStartMs(s));
   const rows: Array<[string, string]> = [
     ['id', displayText(s.id)],
     ['status', displayText(s.status)],
+    ['runtime', sessionRuntime(s, now)],
     ['region', displayText(s.region)],
+    ['proxies', describeProxies(s.proxies)],
+    ['proxyBytes', displayText(s.proxyBytes)],
     ['keepAlive', s.keepAlive ? 'yes' : 'no'],
     ['startedAt', `${displayText(s.startedAt)} (${age} ago)`],
     ['expiresAt', displayText(s.expiresAt)],
     ...(s.endedAt ? [['endedAt', displayText(s.endedAt)] as [string, string]] : []),
     ['projectId', displayText(s.projectId)],
+    ...(s.contextId ? [['contextId', displayText(s.contextId)] as [string, string]] : []),
     ...(s.userMetadata ? [['userMetadata', compactJson(s.userMetadata, 1000)] as [string, string]] : []),
   ];
   return rows.map(([k, v]) => `${k.padEnd(12)} ${printable(v || '-')}`).join('\n') + '\n';
+}
+
+/** How long the session ran: `startedAt` to `endedAt`, or to now (`4m12s so far`) while it has not ended; `-` without a readable start. */
+export function sessionRuntime(s: Pick<Session, 'startedAt' | 'endedAt'>, now = Date.now()): string {
+  const started = Date.parse(String(s.startedAt));
+  if (!Number.isFinite(started)) return '-';
+  if (s.endedAt === undefined) return `${formatAge(now - started)} so far`;
+  const ended = Date.parse(String(s.endedAt));
+  return Number.isFinite(ended) ? formatAge(ended - started) : '-';
+}
+
+/** A session's configured proxies, if its data names them: `true` is Browserbase's default; a list is shown as JSON with passwords masked. */
+function describeProxies(proxies: unknown): string {
+  if (proxies === undefined || proxies === null) return '';
+  if (proxies === false) return 'none';
+  if (proxies === true) return 'browserbase (default)';
+  if (!Array.isArray(proxies)) return displayText(proxies);
+  const masked = proxies.map((p: unknown) => (p !== null && typeof p === 'object' && 'password' in p ? { ...p, password: '***' } : p));
+  return compactJson(masked, 300);
 }

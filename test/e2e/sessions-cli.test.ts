@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { runCli } from '../helpers/cli-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'sessions-cli-key';
 let sim: SimulatorHandle;
@@ -36,6 +37,85 @@ describe('bb-reaper sessions', () => {
     const human = await runCli(['sessions', 'create'], { env });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^connectUrl\s+\S+/m);
+  });
+
+  it('create takes --context-id with --persist, --extension-id, --proxies and --browser-settings; get shows runtime, proxies and the context', async () => {
+    const created = await runCli(
+      [
+        'sessions', 'create', '--json',
+        '--context-id', 'ctx_auth', '--persist',
+        '--extension-id', 'ext_1',
+        '--proxies', '[{"type":"browserbase","geolocation":{"country":"US"}},{"type":"external","server":"http://proxy.test:8080","password":"hunter2"}]',
+        '--browser-settings', '{"viewport":{"width":1280,"height":720},"blockAds":true,"solveCaptchas":false,"recordSession":false}',
+      ],
+      { env },
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const s = JSON.parse(created.stdout) as { id: string; contextId: string };
+    expect(s.contextId).toBe('ctx_auth');
+    const isCreate = (c: { method: string; path: string; body?: unknown }) => c.method === 'POST' && c.path === '/v1/sessions' && (c.body as { extensionId?: unknown } | undefined)?.extensionId === 'ext_1';
+    await waitFor('the create call in the log', () => sim.calls().some(isCreate));
+    const body = sim.calls().find(isCreate)?.body;
+    expect(body).toEqual({
+      extensionId: 'ext_1',
+      proxies: [{ type: 'browserbase', geolocation: { country: 'US' } }, { type: 'external', server: 'http://proxy.test:8080', password: 'hunter2' }],
+      browserSettings: { viewport: { width: 1280, height: 720 }, blockAds: true, solveCaptchas: false, recordSession: false, context: { id: 'ctx_auth', persist: true } },
+    });
+    const got = await runCli(['sessions', 'get', s.id], { env });
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/^status\s+RUNNING$/m);
+    expect(got.stdout).toMatch(/^runtime\s+\d+s so far$/m);
+    expect(got.stdout).toMatch(/^region\s+us-west-2$/m);
+    expect(got.stdout).toMatch(/^keepAlive\s+no$/m);
+    expect(got.stdout).toMatch(/^contextId\s+ctx_auth$/m);
+    // The simulator does not return a session's proxies: the row says so rather than guessing.
+    expect(got.stdout).toMatch(/^proxies\s+-$/m);
+  });
+
+  it('logs prints one line per CDP call (time, method, page) or JSON', async () => {
+    const [id] = sim.createSessions(1) as [string];
+    const human = await runCli(['sessions', 'logs', id], { env });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^2 log entries\nTIME\s+METHOD\s+PAGE\n/);
+    expect(human.stdout).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+Target\.createTarget\s+0$/m);
+    expect(human.stdout).toMatch(/^\S+\s+Page\.navigate\s+0$/m);
+    const json = await runCli(['sessions', 'logs', id, '--json'], { env });
+    const logs = JSON.parse(json.stdout) as Array<{ method: string; sessionId: string }>;
+    expect(logs.map((l) => [l.method, l.sessionId])).toEqual([['Target.createTarget', id], ['Page.navigate', id]]);
+    const missing = await runCli(['sessions', 'logs', 'no-such-session'], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/404.*\[NOT_FOUND\]/);
+  });
+
+  it('checks every create option before any request: each bad one named, with the field and the value, exit 2', async () => {
+    const before = sim.calls().length;
+    const cases: Array<[string[], RegExp]> = [
+      [['--proxies', 'yes'], /Expected `--proxies` to be true or a JSON array of proxy configs, got `yes` \(.*JSON/],
+      [['--proxies', '"true"'], /Expected `--proxies` to be true or an array of proxy configs, got `"true"`/],
+      [['--proxies', '[{"type":"tor"}]'], /Expected `--proxies` field `\[0\]\.type` to be a proxy config whose `type` is "browserbase", "external" \(with a `server`\) or "none", got `"tor"`/],
+      [['--proxies', '[1]'], /Expected `--proxies` field `\[0\]` to be a proxy config whose `type` is/],
+      [['--proxies', '[{"type":"external"}]'], /Expected `--proxies` field `\[0\]\.server` to be a string, got `nothing`/],
+      [['--proxies', '[{"type":"browserbase","geolocation":{"country":"USA"}}]'], /field `\[0\]\.geolocation\.country` to be a 2-letter code, got `"USA"`/],
+      [['--browser-settings', '{"viewport":{"width":1.5}}'], /Expected `--browser-settings` field `viewport\.width` to be an integer, got `1\.5`/],
+      [['--browser-settings', '{"blockAds":"yes"}'], /field `blockAds` to be a boolean, got `"yes"`/],
+      [['--browser-settings', '[]'], /Expected `--browser-settings` to be a JSON object, got `\[\]`/],
+      [['--browser-settings', '{viewport'], /Expected `--browser-settings` to be a JSON object, got `\{viewport` \(/],
+      [['--persist'], /`--persist` saves a context: give `--context-id <id>` too/],
+      [['--context-id', ''], /Expected `--context-id` to be a non-empty id, got ``/],
+      [['--context-id', 'a', '--browser-settings', '{"context":{"id":"b"}}'], /`--context-id` and `--browser-settings` `context` both name a context/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(['sessions', 'create', ...args], { env })));
+    cases.forEach(([args, message], i) => {
+      const r = results[i] as { code: number | null; stderr: string };
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(message);
+    });
+    // Several bad flags: all named in one message.
+    const all = await runCli(['sessions', 'create', '--proxies', '1', '--browser-settings', '{"os":"beos"}', '--user-metadata', '[]'], { env });
+    expect(all.code).toBe(2);
+    expect(all.stderr).toMatch(/`--user-metadata`.*; .*`--proxies`.*; .*`--browser-settings` field `os` to be one of windows, mac/);
+    expect(sim.calls().length).toBe(before);
   });
 
   it('list filters by --status and --q, as a table or JSON', async () => {
@@ -88,5 +168,16 @@ describe('bb-reaper sessions', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toContain(KEY);
     });
+  });
+
+  // Last: it leaves a COMPLETED session, which the list test's `--status COMPLETED` must not see.
+  it('get shows the runtime of an ended session from startedAt to endedAt', async () => {
+    const [id] = sim.createSessions(1, { startedAgoSeconds: 252 }) as [string];
+    await fetch(`${sim.url}/v1/sessions/${id}`, { method: 'POST', headers: { 'X-BB-API-Key': KEY, 'content-type': 'application/json' }, body: '{"status":"REQUEST_RELEASE"}' });
+    await waitFor('the session to complete', () => sim.getSession(id)?.status === 'COMPLETED');
+    const got = await runCli(['sessions', 'get', id], { env });
+    expect(got.stdout).toMatch(/^status\s+COMPLETED$/m);
+    expect(got.stdout).toMatch(/^runtime\s+4m1[2-9]s$/m);
+    expect(got.stdout).toMatch(/^endedAt\s+\S+$/m);
   });
 });

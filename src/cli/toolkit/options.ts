@@ -66,6 +66,19 @@ export function parseChoice<T extends string>(value: string, flag: string, choic
   throw new InvalidArgumentError(`Expected \`${flag}\` to be one of ${choices.join(', ')}, got \`${value}\``);
 }
 
+/**
+ * Parses a flag's value as JSON; throws "Expected \`--proxies\` to be JSON (what), got \`x\` (the parser's reason)".
+ * `what` names the expected value, e.g. `a JSON object`. Shapes are the caller's to check.
+ */
+export function parseJsonValue(value: string, flag: string, what = 'JSON'): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (err) {
+    const shown = value.length > 60 ? `${value.slice(0, 59)}…` : value;
+    throw new InvalidArgumentError(`Expected \`${flag}\` to be ${what}, got \`${shown}\` (${(err as Error).message})`);
+  }
+}
+
 /** An integer option, e.g. `intOption('--limit <n>', 'how many', { min: 1, max: 10_000, default: 100 })`. */
 export function intOption(flags: string, description: string, bounds: IntBounds & { default?: number } = {}): Option {
   const flag = flagName(flags);

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import type { Project } from '../browserbase/index.js';
+import { action, addConfigOptions } from './toolkit/command.js';
+import { EXIT } from './toolkit/exit-codes.js';
+import { printJson, printOut } from './toolkit/output.js';
+import { displayText, formatTable } from './toolkit/table.js';
+import { retried, withClient, type Opts } from './sessions.js';
+import { printable } from '../shared/printable.js';
+
+/** `bb-reaper projects list | get <id> | usage <id>`: the API key's projects (reads, retried on 429/5xx). */
+export function register(program: Command): void {
+  const projects = program
+    .command('projects')
+    .summary('list projects, show one, or its usage')
+    .description('Read the API key\'s Browserbase projects (needs BROWSERBASE_API_KEY). Reads are retried on 429/5xx.');
+  const withConfig = (c: Command) => addConfigOptions(c, ['apiKey', 'baseUrl']);
+
+  withConfig(projects.command('list').description('List the projects: id, name, concurrency, default timeout.').option('--json', 'print the API\'s JSON')).action(
+    action(async (opts: Opts) =>
+      withClient(opts, async (client) => {
+        const list = await retried(() => client.listProjects());
+        if (opts.json) {
+          printJson(list, 2);
+          return EXIT.OK;
+        }
+        printOut(`${list.length} project${list.length === 1 ? '' : 's'}\n`);
+        if (list.length > 0) {
+          printOut(
+            formatTable(
+              ['PROJECT', 'NAME', 'CONCURRENCY', 'DEFAULT TIMEOUT'],
+              list.map((p) => [displayText(p.id), displayText(p.name) || '-', displayText(p.concurrency) || '-', seconds(p.defaultTimeout)]),
+            ),
+          );
+        }
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  withConfig(projects.command('get').description('Show one project.').argument('<id>', 'project id').option('--json', 'print the API\'s JSON')).action(
+    action(async (id: string, opts: Opts) =>
+      withClient(opts, async (client) => {
+        const p = await retried(() => client.getProject(id));
+        if (opts.json) printJson(p, 2);
+        else printOut(describeProject(p));
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  withConfig(projects.command('usage').description('Show a project\'s usage: browser minutes and proxy bytes.').argument('<id>', 'project id').option('--json', 'print the API\'s JSON')).action(
+    action(async (id: string, opts: Opts) =>
+      withClient(opts, async (client) => {
+        const u = await retried(() => client.getProjectUsage(id));
+        if (opts.json) printJson(u, 2);
+        else printOut(`browserMinutes  ${printable(displayText(u.browserMinutes))}\nproxyBytes      ${printable(displayText(u.proxyBytes))}\n`);
+        return EXIT.OK;
+      }),
+    ),
+  );
+}
+
+/** `3600s`, or the value as the API gave it when it is not a number. */
+function seconds(value: unknown): string {
+  return typeof value === 'number' ? `${value}s` : displayText(value) || '-';
+}
+
+/** The human form of a project; every field is from the API, so each is made printable (a newline in one cannot start a fake line). */
+function describeProject(p: Project): string {
+  const rows: Array<[string, string]> = [
+    ['id', displayText(p.id)],
+    ['name', displayText(p.name)],
+    ['concurrency', displayText(p.concurrency)],
+    ['defaultTimeout', seconds(p.defaultTimeout)],
+    ['ownerId', displayText(p.ownerId)],
+    ['createdAt', displayText(p.createdAt)],
+    ['updatedAt', displayText(p.updatedAt)],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(15)} ${printable(v || '-')}`).join('\n') + '\n';
+}
