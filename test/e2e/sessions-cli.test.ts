@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +74,34 @@ describe('bb-reaper sessions', () => {
     expect(got.stdout).toMatch(/^contextId\s+ctx_auth$/m);
     // The simulator does not return a session's proxies: the row says so rather than guessing.
     expect(got.stdout).toMatch(/^proxies\s+-$/m);
+  });
+
+  it("get shows a session's configured proxies with passwords masked and control characters visible", async () => {
+    // A stand-in API: the simulator does not return a session's proxies; the real API may.
+    const now = Date.now();
+    const session = {
+      id: 'sess_proxied', status: 'RUNNING', region: 'us-east-1', keepAlive: true, projectId: 'p', proxyBytes: 2048,
+      createdAt: new Date(now - 65_000).toISOString(), updatedAt: new Date(now).toISOString(), startedAt: new Date(now - 65_000).toISOString(), expiresAt: new Date(now + 3_600_000).toISOString(),
+      proxies: [{ type: 'external', server: 'http://proxy.test:8080', username: 'u', password: 'hunter2' }],
+      userMetadata: { note: 'a\u001b[2Jb' },
+    };
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(session)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const got = await runCli(['sessions', 'get', 'sess_proxied'], { env: { ...env, BROWSERBASE_BASE_URL: `http://127.0.0.1:${port}` } });
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(/^proxies\s+\[\{"type":"external","server":"http:\/\/proxy\.test:8080","username":"u","password":"\*\*\*"\}\]$/m);
+      expect(got.stdout).not.toContain('hunter2');
+      expect(got.stdout).toMatch(/^runtime\s+1m0[4-9]s so far$/m);
+      expect(got.stdout).toMatch(/^proxyBytes\s+2048$/m);
+      expect(got.stdout).not.toContain('\u001b');
+      expect(got.stdout).toMatch(/^userMetadata\s+\{"note":"a\\u001b\[2Jb"\}$/m);
+    } finally {
+      server.close();
+      await once(server, 'close');
+    }
   });
 
   it('logs prints one line per CDP call (time, method, page) or JSON', async () => {
