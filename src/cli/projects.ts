@@ -4,7 +4,7 @@ import { action, addConfigOptions } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
 import { displayText, formatTable } from './toolkit/table.js';
-import { retried, withClient, type Opts } from './sessions.js';
+import { retried, withClient, type Opts } from './toolkit/api-client.js';
 import { printable } from '../shared/printable.js';
 
 /** `bb-reaper projects list | get <id> | usage <id>`: the API key's projects (reads, retried on 429/5xx). */

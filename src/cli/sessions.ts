@@ -1,15 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
-  BrowserbaseError,
   browserSettingsSchema,
   checkParam,
-  createBrowserbaseClient,
   proxiesSchema,
   REGIONS,
   SESSION_STATUSES,
-  withRetries,
-  type BrowserbaseClient,
   type CreateSessionParams,
   type Region,
   type Session,
@@ -17,7 +13,8 @@ import {
 } from '../browserbase/index.js';
 import { formatOptionalEpochMs, printable } from '../shared/printable.js';
 import { sessionStartMs } from '../sweep/find-orphans.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { retried, withClient, type Opts } from './toolkit/api-client.js';
+import { action, addConfigOptions, CliError } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
 import { choiceOption, collectOptionProblems, intOption, InvalidArgumentError, parseJsonValue } from './toolkit/options.js';
@@ -26,31 +23,6 @@ import { compactJson, displayText, formatAge, formatTable, truncate } from './to
 /** Largest `userMetadata` the API accepts, in characters of its JSON. */
 export const MAX_USER_METADATA_CHARS = 511;
 
-export type Opts = Record<string, unknown> & { json?: boolean };
-
-/** Runs `fn` with a client built from the configuration (needs the API key); maps API errors to exit codes. */
-export async function withClient(opts: Opts, fn: (client: BrowserbaseClient) => Promise<number>): Promise<number> {
-  const config = loadConfig(opts, ['apiKey']);
-  const client = createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
-  try {
-    return await fn(client);
-  } catch (err) {
-    throw toCliError(err);
-  } finally {
-    await client.close();
-  }
-}
-
-/** API errors as the CLI reports them: bad input (invalid id, 400/422) is exit 2, the rest exit 1. */
-export function toCliError(err: unknown): unknown {
-  if (!(err instanceof BrowserbaseError)) return err;
-  const msg = `${err.message} [${err.code}]`;
-  if (err.code === 'INVALID_SESSION_ID') return new CliError(msg, EXIT.USAGE);
-  if (err.code === 'REJECTED' && (err.statusCode === 400 || err.statusCode === 422)) return new CliError(msg, EXIT.USAGE);
-  return new CliError(msg, EXIT.FAILURE);
-}
-
-export const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
 
 export function register(program: Command): void {
   const sessions = program

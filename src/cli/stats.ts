@@ -12,7 +12,7 @@ import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
 import { formatSchedules } from './toolkit/schedules.js';
 import { formatAge } from './toolkit/table.js';
-import { formatSlots, gatherSlots } from './slots.js';
+import { formatSlots, gatherSlots } from './toolkit/slots-report.js';
 import type { SlotsReport } from '../ops/slots.js';
 
 /** What `stats --json` prints: the ops snapshot `/api/stats` serves too (`src/ops/`), in the CLI's shape. */

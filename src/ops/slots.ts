@@ -4,6 +4,8 @@ import { sessionStartMs } from '../sweep/find-orphans.js';
 
 /** How many of the oldest active sessions {@link readSlots} reports by default. */
 export const DEFAULT_OLDEST_LIMIT = 10;
+/** Most of the oldest sessions one report may list (`slots --limit`, `GET /api/slots?limit`). */
+export const MAX_SLOTS_LIMIT = 1000;
 
 /** What {@link readSlots} calls: the client's session list and its two project reads. */
 export type SlotsClient = Pick<BrowserbaseClient, 'listSessions' | 'listProjects' | 'getProject'>;

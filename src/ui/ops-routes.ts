@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { BrowserbaseError } from '../browserbase/errors.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { purgeDeadLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
-import { DEFAULT_OLDEST_LIMIT, readSlots, type SlotsClient } from '../ops/slots.js';
+import { DEFAULT_OLDEST_LIMIT, MAX_SLOTS_LIMIT, readSlots, type SlotsClient } from '../ops/slots.js';
 import { gatherOpsSnapshot, toMetricsSnapshot } from '../ops/snapshot.js';
 import type { Queues } from '../shared/queues.js';
 import type { SweepJobData } from '../sweep/scheduler.js';
@@ -28,8 +28,6 @@ const dlqQuery = z
     error: `expected \`start\` ≤ \`end\` and at most ${MAX_DLQ_PAGE} dead letters per page`,
   });
 
-/** Most sessions one `GET /api/slots?limit=` lists. */
-export const MAX_SLOTS_LIMIT = 1000;
 
 const slotsQuery = z.object({
   limit: z.coerce

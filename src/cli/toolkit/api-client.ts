@@ -1,0 +1,40 @@
+/**
+ * What the commands that call the Browserbase API directly share (`sessions`, `projects`,
+ * `slots`): a client built from the configuration, the one mapping of API errors to exit codes,
+ * and the retry policy for reads.
+ */
+import { BrowserbaseError, createBrowserbaseClient, withRetries, type BrowserbaseClient } from '../../browserbase/index.js';
+import type { Config } from '../../config/index.js';
+import { CliError, loadConfig } from './command.js';
+import { EXIT } from './exit-codes.js';
+
+/** A client for the configured API key, base URL and project; the caller closes it. */
+export function clientFor(config: Pick<Config, 'apiKey' | 'baseUrl' | 'projectId'>): BrowserbaseClient {
+  return createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+}
+
+export type Opts = Record<string, unknown> & { json?: boolean };
+
+/** Runs `fn` with a client built from the configuration (needs the API key); maps API errors to exit codes. */
+export async function withClient(opts: Opts, fn: (client: BrowserbaseClient) => Promise<number>): Promise<number> {
+  const config = loadConfig(opts, ['apiKey']);
+  const client = clientFor(config);
+  try {
+    return await fn(client);
+  } catch (err) {
+    throw toCliError(err);
+  } finally {
+    await client.close();
+  }
+}
+
+/** API errors as the CLI reports them: bad input (invalid id, 400/422) is exit 2, the rest exit 1. */
+export function toCliError(err: unknown): unknown {
+  if (!(err instanceof BrowserbaseError)) return err;
+  const msg = `${err.message} [${err.code}]`;
+  if (err.code === 'INVALID_SESSION_ID') return new CliError(msg, EXIT.USAGE);
+  if (err.code === 'REJECTED' && (err.statusCode === 400 || err.statusCode === 422)) return new CliError(msg, EXIT.USAGE);
+  return new CliError(msg, EXIT.FAILURE);
+}
+
+export const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
