@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli-process.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/context.js';
+import { SIM_KEY, startPipeline } from '../helpers/pipeline.js';
 import { send, UI_PASSWORD, UI_USER } from '../helpers/ui-fixture.js';
 
 describe('bb-reaper ui', () => {
@@ -51,6 +52,38 @@ describe('bb-reaper ui: weak secrets', () => {
     expect(code).toBe(2);
     expect(p.stderr()).toContain('--metrics-token (metricsToken): expected at least 12 characters, got `***`');
     expect(p.stderr()).not.toContain('short-tok');
+    await p.close();
+  });
+});
+
+describe('bb-reaper ui: slots', () => {
+  it('serves GET /api/slots when given an API key, and answers 503 naming the missing key without one', async () => {
+    const p = await startPipeline({ sim: { concurrencyLimit: 7 } });
+    p.sim.createSessions(2);
+    const prefix = uniquePrefix('ui-cli-slots');
+    const auth = { headers: { authorization: `Bearer ${UI_PASSWORD}` } };
+    const withKey = spawnCli(['ui', '--port', '0', '--prefix', prefix], {
+      env: { REDIS_URL: testRedisUrl(), BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: UI_PASSWORD, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url },
+    });
+    await withKey.waitForOutput(/http:\/\/127\.0\.0\.1:\d+\/ui\n/);
+    const url = /(http:\/\/127\.0\.0\.1:\d+)\/ui/.exec(withKey.stdout())![1]!;
+    const r = await send(`${url}/api/slots`, auth);
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({ project: { concurrency: 7 }, active: { running: 2, pending: 0 }, free: 5 });
+    expect(r.body).not.toContain(SIM_KEY);
+    withKey.kill('SIGTERM');
+    expect((await withKey.exited).code).toBe(0);
+    await withKey.close();
+
+    const without = spawnCli(['ui', '--port', '0', '--prefix', prefix], { env: { REDIS_URL: testRedisUrl(), BB_REAPER_UI_USER: UI_USER, BB_REAPER_UI_PASSWORD: UI_PASSWORD } });
+    await without.waitForOutput(/http:\/\/127\.0\.0\.1:\d+\/ui\n/);
+    const url2 = /(http:\/\/127\.0\.0\.1:\d+)\/ui/.exec(without.stdout())![1]!;
+    const none = await send(`${url2}/api/slots`, auth);
+    expect(none.status).toBe(503);
+    expect(none.body).toMatch(/BROWSERBASE_API_KEY/);
+    without.kill('SIGTERM');
+    expect((await without.exited).code).toBe(0);
+    await without.close();
     await p.close();
   });
 });
