@@ -87,20 +87,8 @@ export {
   type IngressRejection,
   type ParsedIngressEntry,
 } from './ingress/index.js';
-export {
-  createResultsWriter,
-  readResults,
-  followResults,
-  parseResultFields,
-  RESULT_OUTCOMES,
-  type ResultEntry,
-  type ResultRecord,
-  type ResultOutcome,
-  type ResultsWriter,
-  type ResultsWriterOptions,
-  type ReadResultsOptions,
-  type FollowResultsOptions,
-} from './results/index.js';
+// The results feature's whole public surface (writer, reader, follower, record types).
+export * from './results/index.js';
 export {
   startSweepProcessor,
   runSweep,

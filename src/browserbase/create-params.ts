@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { previewValue } from '../shared/printable.js';
 import type { BrowserSettings, ProxyConfig } from './types.js';
+import { valueAt } from '../shared/value-at.js';
 
 // Create's `browserSettings` and `proxies`, checked as Browserbase's OpenAPI document declares
 // them (unknown fields pass, as there). Messages are "what was expected" so a caller can say
@@ -98,11 +99,3 @@ function preview(value: unknown): string {
   }
 }
 
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let v = value;
-  for (const key of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}

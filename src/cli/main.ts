@@ -6,21 +6,8 @@ import { EXIT } from './toolkit/exit-codes.js';
 /** Each command lives in its own file and registers itself on the program. */
 type Register = (program: Command) => void;
 
-const commands: Array<() => Promise<{ register: Register }>> = [
-  // one line per command file, e.g. () => import('./close.js'),
-  () => import('./close.js'),
-  () => import('./dlq.js'),
-  () => import('./sweep.js'),
-  () => import('./sessions.js'),
-  () => import('./projects.js'),
-  () => import('./stats.js'),
-  () => import('./slots.js'),
-  () => import('./demo.js'),
-  () => import('./simulator.js'),
-  () => import('./worker.js'),
-  () => import('./ingress.js'),
-  () => import('./ui.js'),
-];
+/** The command files, in the order `--help` lists them: one name per file `src/cli/<name>.ts`. */
+const COMMANDS = ['close', 'dlq', 'sweep', 'sessions', 'projects', 'stats', 'slots', 'demo', 'simulator', 'worker', 'ingress', 'ui'] as const;
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('bb-reaper')
@@ -31,7 +18,7 @@ export async function buildProgram(): Promise<Command> {
     // Commander echoes the bad value (`argument '...' is invalid`): control characters in it are shown, not sent.
     .configureOutput({ outputError: (text, write) => write(text.split('\n').map(printable).join('\n')) })
     .exitOverride();
-  for (const load of commands) (await load()).register(program);
+  for (const name of COMMANDS) ((await import(`./${name}.js`)) as { register: Register }).register(program);
   return program;
 }
 

@@ -4,7 +4,8 @@ import { action, addConfigOptions } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
 import { displayText, formatTable } from './toolkit/table.js';
-import { retried, withClient, type Opts } from './toolkit/api-client.js';
+import { addReadCommand, retried, withClient, type Opts } from './toolkit/api-client.js';
+import type { SettingName } from '../config/index.js';
 import { printable } from '../shared/printable.js';
 
 /** `bb-reaper projects list | get <id> | usage <id>`: the API key's projects (reads, retried on 429/5xx). */
@@ -37,26 +38,13 @@ export function register(program: Command): void {
     ),
   );
 
-  withConfig(projects.command('get').description('Show one project.').argument('<id>', 'project id').option('--json', 'print the API\'s JSON')).action(
-    action(async (id: string, opts: Opts) =>
-      withClient(opts, async (client) => {
-        const p = await retried(() => client.getProject(id));
-        if (opts.json) printJson(p, 2);
-        else printOut(describeProject(p));
-        return EXIT.OK;
-      }),
-    ),
-  );
-
-  withConfig(projects.command('usage').description('Show a project\'s usage: browser minutes and proxy bytes.').argument('<id>', 'project id').option('--json', 'print the API\'s JSON')).action(
-    action(async (id: string, opts: Opts) =>
-      withClient(opts, async (client) => {
-        const u = await retried(() => client.getProjectUsage(id));
-        if (opts.json) printJson(u, 2);
-        else printOut(`browserMinutes  ${printable(displayText(u.browserMinutes))}\nproxyBytes      ${printable(displayText(u.proxyBytes))}\n`);
-        return EXIT.OK;
-      }),
-    ),
+  const spec = (name: string, description: string) => ({ name, description, id: 'project id', settings: ['apiKey', 'baseUrl'] as SettingName[] });
+  addReadCommand(projects, spec('get', 'Show one project.'), (client, id) => client.getProject(id), (p) => printOut(describeProject(p)));
+  addReadCommand(
+    projects,
+    spec('usage', "Show a project's usage: browser minutes and proxy bytes."),
+    (client, id) => client.getProjectUsage(id),
+    (u) => printOut(`browserMinutes  ${printable(displayText(u.browserMinutes))}\nproxyBytes      ${printable(displayText(u.proxyBytes))}\n`),
   );
 }
 

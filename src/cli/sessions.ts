@@ -13,7 +13,8 @@ import {
 } from '../browserbase/index.js';
 import { formatOptionalEpochMs, printable } from '../shared/printable.js';
 import { sessionStartMs } from '../sweep/find-orphans.js';
-import { retried, withClient, type Opts } from './toolkit/api-client.js';
+import type { SettingName } from '../config/index.js';
+import { addReadCommand, retried, withClient, type Opts } from './toolkit/api-client.js';
 import { action, addConfigOptions, CliError } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
@@ -73,22 +74,14 @@ export function register(program: Command): void {
     }),
   );
 
-  withConfig(sessions.command('debug').description('Show the live debugger URLs of a running session.').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
-    action(async (id: string, opts: Opts) =>
-      withClient(opts, async (client) => {
-        const d = await retried(() => client.getDebugUrls(id));
-        if (opts.json) printJson(d, 2);
-        else {
-          // Page titles and URLs are set by whatever website the browser visited.
-          printOut(`debugger (fullscreen)  ${printable(d.debuggerFullscreenUrl)}\ndebugger               ${printable(d.debuggerUrl)}\nwebsocket              ${printable(d.wsUrl)}\n`);
-          for (const p of d.pages ?? []) {
-            printOut(`page ${printable(p.id)}  ${truncate(displayText(p.title) || '(untitled)', 40)}  ${printable(p.url)}\n  ${printable(p.debuggerFullscreenUrl)}\n`);
-          }
-        }
-        return EXIT.OK;
-      }),
-    ),
-  );
+  const read = (name: string, description: string) => ({ name, description, id: 'session id', settings: ['apiKey', 'baseUrl', 'projectId'] as SettingName[] });
+  addReadCommand(sessions, read('debug', 'Show the live debugger URLs of a running session.'), (client, id) => client.getDebugUrls(id), (d) => {
+    // Page titles and URLs are set by whatever website the browser visited.
+    printOut(`debugger (fullscreen)  ${printable(d.debuggerFullscreenUrl)}\ndebugger               ${printable(d.debuggerUrl)}\nwebsocket              ${printable(d.wsUrl)}\n`);
+    for (const p of d.pages ?? []) {
+      printOut(`page ${printable(p.id)}  ${truncate(displayText(p.title) || '(untitled)', 40)}  ${printable(p.url)}\n  ${printable(p.debuggerFullscreenUrl)}\n`);
+    }
+  });
 
   withConfig(
     sessions
@@ -113,21 +106,12 @@ export function register(program: Command): void {
     ),
   );
 
-  withConfig(sessions.command('logs').description('Show the CDP log of a session: one line per call (time, method, page).').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
-    action(async (id: string, opts: Opts) =>
-      withClient(opts, async (client) => {
-        const logs = await retried(() => client.getSessionLogs(id));
-        if (opts.json) printJson(logs, 2);
-        else {
-          printOut(`${logs.length} log entr${logs.length === 1 ? 'y' : 'ies'}\n`);
-          if (logs.length > 0) {
-            printOut(formatTable(['TIME', 'METHOD', 'PAGE'], logs.map((l) => [formatOptionalEpochMs(l.timestamp) ?? '-', displayText(l.method) || '-', displayText(l.pageId) || '-'])));
-          }
-        }
-        return EXIT.OK;
-      }),
-    ),
-  );
+  addReadCommand(sessions, read('logs', 'Show the CDP log of a session: one line per call (time, method, page).'), (client, id) => client.getSessionLogs(id), (logs) => {
+    printOut(`${logs.length} log entr${logs.length === 1 ? 'y' : 'ies'}\n`);
+    if (logs.length > 0) {
+      printOut(formatTable(['TIME', 'METHOD', 'PAGE'], logs.map((l) => [formatOptionalEpochMs(l.timestamp) ?? '-', displayText(l.method) || '-', displayText(l.pageId) || '-'])));
+    }
+  });
 
   withConfig(
     sessions

@@ -1,27 +1,10 @@
-import type { Session } from '../browserbase/types.js';
+import type { Project, ProjectUsage, Session } from '../browserbase/types.js';
 import type { SimulatorState } from './state.js';
+
+export type { Project, ProjectUsage };
 
 /** Seconds a session runs before `expiresAt` when Create gives no `timeout`: the project's `defaultTimeout`. */
 export const DEFAULT_SESSION_TIMEOUT_SECONDS = 3600;
-
-/** `GET /v1/projects/{id}`'s answer, as the OpenAPI document's `Project`. */
-export interface Project {
-  id: string;
-  createdAt: string;
-  updatedAt: string;
-  name: string;
-  ownerId: string;
-  /** Seconds, 60..21600. */
-  defaultTimeout: number;
-  /** Sessions the project can run at once (at least 1, as the document says). */
-  concurrency: number;
-}
-
-/** `GET /v1/projects/{id}/usage`'s answer, as the OpenAPI document's `ProjectUsage`. */
-export interface ProjectUsage {
-  browserMinutes: number;
-  proxyBytes: number;
-}
 
 /**
  * The one project the simulator's API keys belong to. Its `concurrency` is the simulator's

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import { BbReaperError } from '../shared/errors.js';
+import { previewValue } from '../shared/printable.js';
+import { valueAt } from '../shared/value-at.js';
 
 /** One bad field of a simulator option, admin request or API request body. */
 export interface FieldIssue {
@@ -27,25 +29,20 @@ export function formatIssues(issues: FieldIssue[]): string {
   return issues.map((i) => (i.field ? `\`${i.field}\`: ${i.message}` : i.message)).join('; ');
 }
 
-/** Shows a received value in a message: short, JSON-ish, never huge. */
-export function showValue(v: unknown): string {
-  let s: string;
+/** previewValue renders a non-string as a quoted JSON text; shown here as the JSON itself. */
+function unquoted(preview: string): string {
   try {
-    s = v === undefined ? 'undefined' : JSON.stringify(v);
+    return String(JSON.parse(preview));
   } catch {
-    s = String(v);
+    return preview;
   }
-  if (s.length > 60) s = `${s.slice(0, 57)}...`;
-  return `\`${s}\``;
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
+/** Shows a received value in a message: short, JSON-ish, never huge, never throws (a 5,000-level nested body too). */
+export function showValue(v: unknown): string {
+  if (v === undefined) return '`undefined`';
+  const s = typeof v === 'string' ? JSON.stringify(v.length > 60 ? v.slice(0, 60) : v) : unquoted(previewValue(v, 60));
+  return `\`${s.length > 60 ? `${s.slice(0, 57)}...` : s}\``;
 }
 
 /** Turns zod's issues into field issues that name the field and the value received. */

@@ -3,10 +3,12 @@
  * `slots`): a client built from the configuration, the one mapping of API errors to exit codes,
  * and the retry policy for reads.
  */
+import type { Command } from 'commander';
 import { BrowserbaseError, createBrowserbaseClient, withRetries, type BrowserbaseClient } from '../../browserbase/index.js';
-import type { Config } from '../../config/index.js';
-import { CliError, loadConfig } from './command.js';
+import type { Config, SettingName } from '../../config/index.js';
+import { action, addConfigOptions, CliError, loadConfig } from './command.js';
 import { EXIT } from './exit-codes.js';
+import { printJson } from './output.js';
 
 /** A client for the configured API key, base URL and project; the caller closes it. */
 export function clientFor(config: Pick<Config, 'apiKey' | 'baseUrl' | 'projectId'>): BrowserbaseClient {
@@ -38,3 +40,26 @@ export function toCliError(err: unknown): unknown {
 }
 
 export const retried = <T>(fn: () => Promise<T>) => withRetries(fn, { retries: 3 });
+
+/**
+ * Adds `<name> <id>`: reads one thing from the API (retried on 429/5xx) and prints it for humans,
+ * or the API's JSON with `--json`. The shape of `sessions debug|logs` and `projects get|usage`.
+ */
+export function addReadCommand<T>(
+  parent: Command,
+  spec: { name: string; description: string; id: string; settings: SettingName[] },
+  read: (client: BrowserbaseClient, id: string) => Promise<T>,
+  print: (value: T) => void,
+): void {
+  const cmd = parent.command(spec.name).description(spec.description).argument('<id>', spec.id).option('--json', "print the API's JSON");
+  addConfigOptions(cmd, spec.settings).action(
+    action(async (id: string, opts: Opts) =>
+      withClient(opts, async (client) => {
+        const value = await retried(() => read(client, id));
+        if (opts.json) printJson(value, 2);
+        else print(value);
+        return EXIT.OK;
+      }),
+    ),
+  );
+}
