@@ -7,7 +7,7 @@ import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { printable } from '../shared/printable.js';
 import { InputFormatError, readCloseInputs } from './toolkit/close-input.js';
-import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
+import { followCloses, printWaitReport, type FollowReport } from './toolkit/follow.js';
 import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
@@ -110,8 +110,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
     if (!opts.json) printEnqueueReport(enqueued);
     let waited: FollowReport | undefined;
     if (opts.wait) {
-      if (!opts.json) await warnIfNoWorker(redis, config.prefix);
-      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout });
+      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: config.prefix });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) printJson({ ...enqueued, ...(waited ? { wait: waited } : {}) });

@@ -6,7 +6,7 @@ import { countDeadLetters, purgeDeadLetters, readDeadLetterPage, redriveLetters,
 import { formatEpochMs, printable } from '../shared/printable.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
-import { followCloses, printWaitReport, warnIfNoWorker } from './toolkit/follow.js';
+import { followCloses, printWaitReport } from './toolkit/follow.js';
 import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
@@ -132,8 +132,7 @@ export function register(program: Command): void {
         }
         let waited;
         if (opts.wait && r.redriven.length > 0) {
-          if (!opts.json) await warnIfNoWorker(redis, prefix);
-          waited = await followCloses({ queues, redis }, r.redriven, { json: opts.json });
+          waited = await followCloses({ queues, redis }, r.redriven, { json: opts.json, warnUnder: prefix });
           if (!opts.json) printWaitReport(waited);
         }
         if (opts.json) printJson({ redriven: r.redriven, missing, ...(r.held ? { held: r.held } : {}), ...(waited ? { wait: waited } : {}) });

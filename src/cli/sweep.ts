@@ -148,8 +148,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     let waited: FollowReport | undefined;
     if (!opts.json) printSweepReport(report, params);
     if (opts.wait && queues && redis && report.enqueued && report.enqueued.jobIds.length > 0) {
-      if (!opts.json) await warnIfNoWorker(redis, config.prefix);
-      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json });
+      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: config.prefix });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) {

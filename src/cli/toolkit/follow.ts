@@ -20,16 +20,21 @@ export async function warnIfNoWorker(redis: Redis, prefix: string): Promise<void
 
 export type FollowReport = WaitReport & { timedOut: boolean };
 
-/** Waits for closes with a progress bar (TTY) or periodic lines, stopping on Ctrl-C or the timeout. */
+/**
+ * Waits for closes with a progress bar (TTY) or periodic lines, stopping on Ctrl-C or the timeout.
+ * With `warnUnder` (a prefix) and without `json`, first warns when no worker runs under it — after
+ * Ctrl-C is handled, so a Ctrl-C right after the warning still ends with the report and exit 130.
+ */
 export async function followCloses(
   target: { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis },
   jobIds: string[],
-  { json, timeoutMs }: { json?: boolean; timeoutMs?: number },
+  { json, timeoutMs, warnUnder }: { json?: boolean; timeoutMs?: number; warnUnder?: string },
 ): Promise<FollowReport> {
   const controller = new AbortController();
   let timedOut = false;
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
+  if (warnUnder !== undefined && !json) await warnIfNoWorker(target.redis, warnUnder);
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     controller.abort();
