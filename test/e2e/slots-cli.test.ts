@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-process.js';
-import { SIM_KEY, startPipeline, type PipelineFixture } from '../helpers/pipeline.js';
+import { SIM_KEY, startPipeline, type PipelineFixture, seedSessions } from '../helpers/pipeline.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -13,12 +13,7 @@ async function pipeline(concurrencyLimit: number): Promise<{ p: PipelineFixture;
   return { p, env: { REDIS_URL: p.config.redisUrl, BB_REAPER_PREFIX: p.prefix, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url } };
 }
 
-/** Seeds sessions through the simulator's admin API (`POST /_sim/sessions`). */
-async function seed(p: PipelineFixture, body: Record<string, unknown>): Promise<string[]> {
-  const res = await fetch(`${p.sim.url}/_sim/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { ids: string[] }).ids;
-}
+const seed = seedSessions;
 
 describe('bb-reaper slots', () => {
   it('shows the concurrency, sessions in use, free slots, the oldest sessions with age and metadata, and pending closes (table and --json)', async () => {

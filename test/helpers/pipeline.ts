@@ -51,3 +51,10 @@ export async function startPipeline({ sim: simOpts = {}, config: configOver = {}
     },
   };
 }
+
+/** Seeds sessions through the simulator's admin API (`POST /_sim/sessions`) and returns their ids. */
+export async function seedSessions(p: Pick<PipelineFixture, 'sim'>, body: Record<string, unknown>): Promise<string[]> {
+  const res = await fetch(`${p.sim.url}/_sim/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`POST /_sim/sessions answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { ids: string[] }).ids;
+}

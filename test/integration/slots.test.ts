@@ -5,7 +5,7 @@ import { readSlots } from '../../src/ops/slots.js';
 import { createUiServer } from '../../src/ui/index.js';
 import { SLOTS_UNAVAILABLE_MESSAGE } from '../../src/ui/ops-routes.js';
 import { testRedisUrl, track } from '../helpers/context.js';
-import { SIM_KEY, startPipeline, testLogger, type PipelineFixture } from '../helpers/pipeline.js';
+import { SIM_KEY, startPipeline, testLogger, type PipelineFixture, seedSessions } from '../helpers/pipeline.js';
 import { send } from '../helpers/ui-fixture.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -19,12 +19,7 @@ async function pipeline(concurrencyLimit: number): Promise<PipelineFixture> {
   return p;
 }
 
-/** Seeds sessions through the simulator's admin API (`POST /_sim/sessions`). */
-async function seed(p: PipelineFixture, body: Record<string, unknown>): Promise<string[]> {
-  const res = await fetch(`${p.sim.url}/_sim/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { ids: string[] }).ids;
-}
+const seed = seedSessions;
 
 describe('slots', () => {
   it("counts RUNNING and PENDING sessions against the project's concurrency, lists the oldest first with age and metadata, and counts the closes still queued", async () => {
