@@ -16,18 +16,25 @@ interface Run {
   redisCpuPerClose: number;
   redisCommandsPerClose: number;
   redisScriptsPerClose: number;
+  /** Commands per close by name (inside scripts too). */
+  byCommand: Map<string, number>;
 }
 
 /** Commands Redis has run so far, those inside Lua scripts included, and the scripts (EVALSHA/EVAL) among them. */
-async function redisCommands(redis: Redis): Promise<{ all: number; scripts: number }> {
+async function redisCommands(redis: Redis): Promise<{ all: number; scripts: number; byCommand: Map<string, number> }> {
   let all = 0;
   let scripts = 0;
+  const byCommand = new Map<string, number>();
   for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
     all += Number(m[2]);
+    byCommand.set(m[1] as string, Number(m[2]));
     if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
   }
-  return { all, scripts };
+  return { all, scripts, byCommand };
 }
+
+/** Targets of issue 15 for the bb-reaper worker in this benchmark. */
+export const OVERHEAD_TARGETS = { minRatio: 0.6, maxCommandsPerClose: 35, maxScriptsPerClose: 1.5 } as const;
 
 async function drainOnce(ctx: BenchContext, kind: 'raw' | 'bb-reaper'): Promise<Run> {
   const sim = await startSimProcess();
@@ -55,6 +62,7 @@ async function drainOnce(ctx: BenchContext, kind: 'raw' | 'bb-reaper'): Promise<
       redisCpuPerClose: redisCpu / CLOSES,
       redisCommandsPerClose: (commands1.all - commands0.all) / CLOSES,
       redisScriptsPerClose: (commands1.scripts - commands0.scripts) / CLOSES,
+      byCommand: new Map([...commands1.byCommand].map(([c, n]) => [c, (n - (commands0.byCommand.get(c) ?? 0)) / CLOSES])),
     };
   } finally {
     await worker?.stop();
@@ -85,6 +93,15 @@ export const overheadBench: Bench = {
     });
     const raw = sum('raw');
     const bb = sum('bb-reaper');
+    // Where the commands go, by name, in the last run of each (INFO commandstats counts the
+    // commands scripts run too): what bb-reaper adds to the raw worker's.
+    const last = (kind: 'raw' | 'bb-reaper') => runs[kind][runs[kind].length - 1]?.byCommand ?? new Map<string, number>();
+    const [rawBy, bbBy] = [last('raw'), last('bb-reaper')];
+    const names = [...new Set([...rawBy.keys(), ...bbBy.keys()])]
+      .map((c) => ({ c, raw: rawBy.get(c) ?? 0, bb: bbBy.get(c) ?? 0 }))
+      .filter((x) => x.raw >= 0.005 || x.bb >= 0.005)
+      .sort((a, b) => b.bb - a.bb || b.raw - a.raw);
+    const ratioToRaw = bb.rate / raw.rate;
     return {
       name: 'overhead',
       title: 'overhead: the price of the limiter and the bookkeeping',
@@ -97,9 +114,18 @@ export const overheadBench: Bench = {
             [`bb-reaper worker --rate 10000 --concurrency ${CONCURRENCY}`, fixed(bb.rate, 0), ratio(bb.rate / raw.rate), fixed(bb.cpu, 3), fixed(bb.redis, 3), fixed(bb.commands, 1), fixed(bb.scripts, 1), runs['bb-reaper'].map((r) => fixed(r.rate, 0)).join(' / ')],
           ],
         },
+        {
+          caption: 'Redis commands per close by name, last run of each (commands run by scripts included)',
+          header: ['command', 'raw', 'bb-reaper', 'difference'],
+          rows: names.map((x) => [x.c, fixed(x.raw, 2), fixed(x.bb, 2), fixed(x.bb - x.raw, 2)]),
+        },
       ],
-      targets: [],
-      notes: [`bb-reaper drains at ${ratio(bb.rate / raw.rate)} the raw worker's rate and spends ${ratio(bb.cpu / raw.cpu)} its worker CPU and ${ratio(bb.redis / raw.redis)} its Redis CPU per close`],
+      targets: [
+        { what: "bb-reaper closes/s vs the raw worker's", value: ratio(ratioToRaw), target: `>= ${OVERHEAD_TARGETS.minRatio}x`, met: ratioToRaw >= OVERHEAD_TARGETS.minRatio },
+        { what: 'bb-reaper Redis commands per close', value: fixed(bb.commands, 1), target: `<= ${OVERHEAD_TARGETS.maxCommandsPerClose}`, met: bb.commands <= OVERHEAD_TARGETS.maxCommandsPerClose },
+        { what: 'bb-reaper Lua scripts per close', value: fixed(bb.scripts, 2), target: `<= ${OVERHEAD_TARGETS.maxScriptsPerClose}`, met: bb.scripts <= OVERHEAD_TARGETS.maxScriptsPerClose },
+      ],
+      notes: [`bb-reaper drains at ${ratio(ratioToRaw)} the raw worker's rate and spends ${ratio(bb.cpu / raw.cpu)} its worker CPU and ${ratio(bb.redis / raw.redis)} its Redis CPU per close`],
     };
   },
 };

@@ -47,21 +47,41 @@ export interface ResultsWriterOptions {
 }
 
 export interface ResultsWriter {
-  /** Appends one outcome, unless this run of this job was already written. Returns the entry id, or null for a repeat. */
+  /**
+   * Appends one outcome, unless this run of this job was already written. Returns the entry id,
+   * or null for a repeat. Appends made while a write is under way go together in the next one
+   * (one script call for up to 200 entries), so a busy worker pays one round trip per batch.
+   */
   append(entry: ResultEntry): Promise<string | null>;
 }
 
 export const DEFAULT_RESULTS_MAX_LEN = 100_000;
 export const DEFAULT_RESULTS_DEDUPE_TTL_SECONDS = 3600;
 
-/** SET NX guard + capped XADD in one atomic step: a job re-run after a crash appears once. */
+/**
+ * For each entry of a batch, SET NX guard + capped XADD, atomically per entry: a job re-run after
+ * a crash appears once. KEYS: the stream, then one guard key per entry; ARGV: the guard TTL, the
+ * cap, then per entry its field count and fields. Returns the new entry ids (nil for a repeat).
+ */
 const APPEND_SCRIPT = `
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+local ttl, maxLen, out, a = ARGV[1], ARGV[2], {}, 3
+for i = 2, #KEYS do
+  local nf = tonumber(ARGV[a])
+  a = a + 1
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
+    local args = { KEYS[1], 'MAXLEN', '~', maxLen, '*' }
+    for j = 0, nf - 1 do args[#args + 1] = ARGV[a + j] end
+    out[#out + 1] = redis.call('XADD', unpack(args))
+  else
+    out[#out + 1] = false
+  end
+  a = a + nf
 end
-return false
+return out
 `;
 const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
+/** Most entries one script call writes. */
+const APPEND_BATCH = 200;
 
 /** The key that remembers one written (jobId, jobTimestamp). */
 export function resultDedupeKey(prefix: string, jobId: string, jobTimestamp: number): string {
@@ -98,18 +118,64 @@ export function createResultsWriter({ redis, prefix = DEFAULT_PREFIX, maxLen = D
     if (!Number.isInteger(v) || v < 1) throw new BbReaperError('INVALID_OPTION', `Expected \`${name}\` to be an integer ≥ 1, got \`${String(v)}\``);
   }
   const stream = keys(prefix).results;
+  interface Pending {
+    guard: string;
+    fields: string[];
+    resolve: (id: string | null) => void;
+    reject: (err: unknown) => void;
+  }
+  let queue: Pending[] = [];
+  let writing = false;
+  let scheduled = false;
+
+  async function write(batch: Pending[]): Promise<unknown[]> {
+    const args = [stream, ...batch.map((p) => p.guard), String(dedupeTtlSeconds), String(maxLen)];
+    for (const p of batch) args.push(String(p.fields.length), ...p.fields);
+    try {
+      return (await redis.evalsha(APPEND_SHA, batch.length + 1, ...args)) as unknown[];
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(APPEND_SCRIPT, batch.length + 1, ...args)) as unknown[];
+    }
+  }
+
+  function flushSoon(): void {
+    if (writing || scheduled || queue.length === 0) return;
+    scheduled = true;
+    // After this turn of the event loop: the appends made in it go in one call.
+    setImmediate(() => {
+      scheduled = false;
+      void flush();
+    });
+  }
+
+  async function flush(): Promise<void> {
+    if (writing || queue.length === 0) return;
+    writing = true;
+    const batch = queue.slice(0, APPEND_BATCH);
+    queue = queue.slice(APPEND_BATCH);
+    try {
+      const ids = await write(batch);
+      batch.forEach((p, i) => p.resolve(typeof ids[i] === 'string' ? (ids[i] as string) : null));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      writing = false;
+      flushSoon();
+    }
+  }
+
   return {
-    async append(entry) {
-      checkEntry(entry);
-      const args = [stream, resultDedupeKey(prefix, entry.jobId, entry.jobTimestamp), String(dedupeTtlSeconds), String(maxLen), ...toResultFields(entry)];
-      let id: unknown;
+    append(entry) {
       try {
-        id = await redis.evalsha(APPEND_SHA, 2, ...args);
+        checkEntry(entry);
       } catch (err) {
-        if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-        id = await redis.eval(APPEND_SCRIPT, 2, ...args);
+        return Promise.reject(err);
       }
-      return typeof id === 'string' ? id : null;
+      return new Promise<string | null>((resolve, reject) => {
+        queue.push({ guard: resultDedupeKey(prefix, entry.jobId, entry.jobTimestamp), fields: toResultFields(entry), resolve, reject });
+        flushSoon();
+      });
     },
   };
 }

@@ -86,7 +86,9 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       throw err;
     }
     const attempt = attemptsThisLife(data) + 1;
-    const log = logger.child({ jobId: job.id, sessionId: data.sessionId, attempt });
+    // The job's child logger, made only when a line is written (most closes write none at `warn`).
+    let child: Logger | undefined;
+    const log = () => (child ??= logger.child({ jobId: job.id, sessionId: data.sessionId, attempt }));
     const started = Date.now();
     let result: CloseResult;
     try {
@@ -107,7 +109,7 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
         return r;
       });
     } catch (err) {
-      return handleFailure(err, job, data, attempt, token, log, started);
+      return handleFailure(err, job, data, attempt, token, log(), started);
     }
     const finishedAt = Date.now();
     const out: CloseJobResult = { id: result.id, status: result.status, outcome: result.outcome, httpStatus: result.httpStatus, attempts: attempt, finishedAt };
@@ -123,7 +125,7 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       finishedAt,
     });
     metrics?.closeOutcome(result.outcome);
-    log.info({ code: 'OK', outcome: result.outcome, status: result.status, httpStatus: result.httpStatus, durationMs: finishedAt - started }, 'session closed');
+    if (logger.isLevelEnabled('info')) log().info({ code: 'OK', outcome: result.outcome, status: result.status, httpStatus: result.httpStatus, durationMs: finishedAt - started }, 'session closed');
     events.emit('closed', { ...out, sessionId: data.sessionId, jobId: String(job.id), ...(data.requestId !== undefined ? { requestId: data.requestId } : {}) });
     return out;
   };

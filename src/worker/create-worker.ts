@@ -39,8 +39,9 @@ export interface CloseWorkerOptions {
   /** How often failed jobs left behind by a crash are moved to the DLQ (ms). Default 30 000. */
   deadLetterSweepMs?: number;
   /**
-   * A limiter slot held longer than this (ms) is given back: how fast the slots of a worker that
-   * died mid-request are reclaimed. Keep it above the longest request. Default `DEFAULT_SLOT_EXPIRATION_MS` (90 000).
+   * Lease of this process's share of the global concurrency (ms): the slots of a worker that died
+   * come back this long after its last renewal (a live worker renews it 4 times a second). Keep it
+   * above the longest request. Default `DEFAULT_SLOT_EXPIRATION_MS` (90 000).
    */
   slotExpirationMs?: number;
   /** Run the dead-letter queue processor in this process too. Default true. */
@@ -75,12 +76,31 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
   const ownsConnection = opts.connection === undefined;
   const queues = createQueues({ connection, prefix: config.prefix });
   const events = new WorkerEvents();
+  // After a 429 every worker stops fetching until the pause ends, each on its own as it learns of
+  // the pause (a local pause: a worker that dies meanwhile leaves nothing paused behind).
+  let fetching: Worker<CloseJobData, CloseJobResult> | undefined = undefined;
+  let holdUntil = 0;
+  let resumeTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const holdFetching = (until: number) => {
+    if (stopping || !fetching || until <= Math.max(holdUntil, Date.now())) return;
+    holdUntil = until;
+    const w = fetching;
+    if (!w.isPaused()) void w.pause(true).catch(() => {});
+    if (resumeTimer) clearTimeout(resumeTimer);
+    resumeTimer = setTimeout(() => {
+      resumeTimer = undefined;
+      if (!stopping) void w.resume();
+    }, until - Date.now());
+    resumeTimer.unref();
+  };
   const limiter = await createGlobalLimiter({
     connection,
     prefix: config.prefix,
     rate: config.rate,
     concurrency: config.concurrency,
     logger,
+    onPause: holdFetching,
     ...(opts.slotExpirationMs !== undefined ? { slotExpirationMs: opts.slotExpirationMs } : {}),
   });
   const processor = createCloseProcessor({
@@ -90,7 +110,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     events,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.results ? { results: opts.results } : {}),
-    pauseQueue: (ms) => queues.closeQueue.rateLimit(ms),
+    pauseQueue: async (ms) => holdFetching(Date.now() + ms),
     attempts: config.attempts,
     backoffMs: config.backoffMs,
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
@@ -102,9 +122,8 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     connection,
     prefix: config.prefix,
     concurrency: opts.prefetch ?? defaultPrefetch(config.rate, config.concurrency),
-    // BullMQ checks the queue-wide pause set by `rateLimit()` only when a limiter is configured;
-    // this one never binds (the global limiter does the real pacing).
-    limiter: { max: 1_000_000, duration: 1000 },
+    // No BullMQ `limiter`: it would cost 3 Redis commands in every job's scripts (the pacing is the
+    // global limiter's, the pause after a 429 is `holdFetching`'s).
     lockDuration: opts.lockDurationMs ?? 30_000,
     stalledInterval: opts.stalledIntervalMs ?? 15_000,
     // A close is idempotent: a job whose worker died is simply retried, several times if need be.
@@ -137,6 +156,8 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
   const dlqProcessor = opts.deadLetterProcessor === false ? undefined : startDeadLetterProcessor({ connection, prefix: config.prefix, logger, queues });
   const heartbeat = startHeartbeat(connection, config.prefix);
   void worker.run().catch((err: Error) => logger.error({ err: err.message }, 'worker stopped unexpectedly'));
+  fetching = worker;
+  holdFetching(limiter.pausedUntil()); // started during a pause
   logger.info({ rate: config.rate, concurrency: config.concurrency, attempts: config.attempts, prefix: config.prefix }, 'close worker started');
 
   let closing: Promise<void> | undefined;
@@ -156,6 +177,8 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
       }
       closing = (async () => {
         clearInterval(sweepTimer);
+        stopping = true;
+        if (resumeTimer) clearTimeout(resumeTimer);
         logger.info({ queued: limiter.queued() }, 'stopping: no new jobs; returning unsent jobs to the queue; finishing in-flight closes');
         const done = worker.close(force);
         if (force) worker.cancelAllJobs('shutdown forced');

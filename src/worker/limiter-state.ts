@@ -19,9 +19,14 @@ export interface LimiterState {
   rateLimitedTotal: number;
 }
 
+/**
+ * The global limiter's keys, all of the one `<prefix>:limiter` family (its scripts touch them
+ * together): `state` (rate, pause, 429 counts and the shared start schedule), `ok` (successes per
+ * second) and `leases` (each worker process's slot share).
+ */
 export function limiterKeys(prefix: string) {
   const base = keys(prefix).limiter;
-  return { state: `${base}:state`, ok: `${base}:ok`, bottleneckId: `${base}:bn` };
+  return { state: `${base}:state`, ok: `${base}:ok`, leases: `${base}:leases` };
 }
 
 const num = (v: string | undefined) => (v === undefined || v === '' ? 0 : Number(v));

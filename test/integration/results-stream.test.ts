@@ -113,6 +113,32 @@ describe('results stream', () => {
     await server.close();
   });
 
+  it('group-commits appends made together: one script call per batch of up to 200, each entry still written once and in order', async () => {
+    const server = track(await startRedisServer(), 'redis-server');
+    const t = await setup(server.url);
+    const writer = createResultsWriter({ redis: t.redis, prefix: t.prefix });
+    const scripts = async () => {
+      const stats = String(await t.redis.info('commandstats'));
+      return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    await writer.append(entry({ jobId: 'close-warm', sessionId: 'warm' })); // loads the script (a fresh server: NOSCRIPT, then EVAL)
+    const before = await scripts();
+    const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => writer.append(entry({ jobId: `close-b${i}`, sessionId: `b${i}` }))));
+    const calls = (await scripts()) - before;
+    console.log(`500 appends made together: ${calls} script call(s)`);
+    expect(calls).toBeLessThanOrEqual(3);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+    const read = (await readResults({ redis: t.redis, prefix: t.prefix, count: 1000 })).slice(1);
+    expect(read.map((r) => r.sessionId)).toEqual(Array.from({ length: 500 }, (_, i) => `b${i}`));
+    expect(read.map((r) => r.id)).toEqual(ids);
+    // repeats inside one batch and across batches: written once
+    const again = await Promise.all([writer.append(entry({ jobId: 'close-b0', sessionId: 'b0' })), writer.append(entry({ jobId: 'close-new', sessionId: 'new' })), writer.append(entry({ jobId: 'close-new', sessionId: 'new' }))]);
+    expect(again[0]).toBeNull();
+    expect(again.slice(1).filter((id) => id !== null)).toHaveLength(1);
+    await t.cleanup();
+    await server.close();
+  });
+
   it('rejects a bad entry or option naming the field and value', async () => {
     const t = await setup();
     const writer = createResultsWriter({ redis: t.redis, prefix: t.prefix });

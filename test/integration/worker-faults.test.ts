@@ -116,6 +116,30 @@ describe('worker under API faults', () => {
     await p.close();
   });
 
+  it('a 429 stops every worker fetching until the pause ends, each on its own (nothing is left paused in Redis), and costs no attempt', async () => {
+    const p = await startPipeline({ sim: { rate: 5, burst: 1, retryAfterMsHeader: true } });
+    const ids = p.sim.createSessions(40);
+    const a = await p.startWorker({ config: { rate: 200, concurrency: 4, attempts: 1 } });
+    const b = await p.startWorker({ config: { rate: 200, concurrency: 4, attempts: 1 } });
+    let bothPaused = false;
+    const watch = setInterval(() => {
+      if (a.worker.isPaused() && b.worker.isPaused()) bothPaused = true;
+    }, 1);
+    await p.producer.closeSessions(ids);
+    await waitFor('both workers held off fetching at once', () => bothPaused, 60_000, 5);
+    await waitFor('all closed', () => (p.sim.stats().sessions.COMPLETED ?? 0) === ids.length, 120_000, 50);
+    clearInterval(watch);
+    const s = p.sim.stats();
+    console.log(`pause after 429: ${s.requests.byStatus['429'] ?? 0} 429s of ${s.requests.total} requests`);
+    expect(s.requests.byStatus['429'] ?? 0).toBeGreaterThan(0);
+    expect((await getQueueStats(p.producer.queues)).dead).toBe(0); // attempts: 1, yet no 429 used one
+    await waitFor('both fetching again', () => !a.worker.isPaused() && !b.worker.isPaused(), 30_000, 20);
+    expect(await p.producer.queues.closeQueue.getRateLimitTtl()).toBeLessThanOrEqual(0);
+    await a.close();
+    await b.close();
+    await p.close();
+  }, 180_000);
+
   it('converges when configured at 4x the real limit: no 429 dead-letters, few 429s', async () => {
     const real = 50;
     const p = await startPipeline({ sim: { rate: real, burst: 10 } });
