@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { LIMITS } from '../config/index.js';
+import { LIMITS, REDIS_SETTINGS } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
 import { clientFor } from './toolkit/api-client.js';
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .command('ui')
     .description('serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...)')
     .addOption(intOption('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long', { min: 0, unit: 'ms', default: DEFAULT_UI_SHUTDOWN_TIMEOUT_MS }));
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'metricsToken', 'apiKey', 'baseUrl', 'projectId', 'logLevel']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'metricsToken', 'apiKey', 'baseUrl', 'projectId', 'logLevel']);
   cmd.addHelpText(
     'after',
     '\nBinds to 127.0.0.1 by default; binding beyond loopback needs BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD\n' +

@@ -1,5 +1,6 @@
 import { BbReaperError } from '../shared/errors.js';
-import { configSchema, PLAN_PRESETS, SETTINGS, type ParsedConfig, type SettingName } from './schema.js';
+import { splitRedisUrls } from '../shared/redis.js';
+import { configSchema, FILE_SETTINGS, PLAN_PRESETS, SETTINGS, type ParsedConfig, type SettingName } from './schema.js';
 
 /** The resolved configuration every part of bb-reaper is built from. */
 export type Config = Omit<ParsedConfig, 'rate' | 'concurrency'> & {
@@ -41,6 +42,12 @@ export interface ResolveConfigOptions {
   env?: Record<string, string | undefined>;
   /** Settings this command cannot run without, e.g. `['apiKey']`. */
   require?: SettingName[];
+  /**
+   * Checks a file a setting names (`BB_REAPER_REDIS_CA` ...): returns why it cannot be read, or
+   * undefined when it can. The CLI passes one that reads the file system; left out, file settings
+   * are checked for shape only and resolving stays pure.
+   */
+  checkFile?: (path: string) => string | undefined;
 }
 
 /** Masks a secret, and the password inside a URL. */
@@ -48,7 +55,7 @@ export function maskValue(name: SettingName, value: unknown): string {
   if (value === undefined) return 'nothing';
   if (SETTINGS[name].secret) return '`***`';
   const s = String(value);
-  if (name === 'redisUrl') return `\`${maskUrlPassword(s)}\``;
+  if (name === 'redisUrl') return `\`${maskRedisUrls(s)}\``;
   return `\`${s}\``;
 }
 
@@ -76,10 +83,19 @@ export function maskUrlPassword(s: string): string {
 }
 
 /**
+ * A `REDIS_URL` with every password masked: each comma-separated seed node with
+ * {@link maskUrlPassword}. A part that is no URL on its own (a password holding `,redis://`)
+ * is masked by the same rule, so nothing between `//` and its last `@` is shown.
+ */
+export function maskRedisUrls(s: string): string {
+  return splitRedisUrls(s).map(maskUrlPassword).join(',');
+}
+
+/**
  * Applies flag > environment > default, validates everything with the one schema, fills rate and
  * concurrency from the plan preset, and throws a `ConfigError` listing every bad field. Pure.
  */
-export function resolveConfig({ flags = {}, env = {}, require = [] }: ResolveConfigOptions = {}): Config {
+export function resolveConfig({ flags = {}, env = {}, require = [], checkFile }: ResolveConfigOptions = {}): Config {
   const raw: Partial<Record<SettingName, unknown>> = {};
   const sources: Partial<Record<SettingName, string>> = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
@@ -104,6 +120,14 @@ export function resolveConfig({ flags = {}, env = {}, require = [] }: ResolveCon
   if ((raw.uiUser === undefined) !== (raw.uiPassword === undefined)) {
     const missing: SettingName = raw.uiUser === undefined ? 'uiUser' : 'uiPassword';
     issues.push({ field: missing, source: describe(missing), value: 'nothing', message: 'BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD must be set together' });
+  }
+  if (checkFile) {
+    for (const name of FILE_SETTINGS) {
+      const path = raw[name];
+      if (typeof path !== 'string') continue;
+      const why = checkFile(path);
+      if (why !== undefined) issues.push({ field: name, source: describe(name), value: maskValue(name, path), message: `cannot read the file (${why})` });
+    }
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {

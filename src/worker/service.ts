@@ -5,7 +5,8 @@ import { startIngressBridge } from '../ingress/index.js';
 import { createResultsWriter } from '../results/index.js';
 import { startSweepProcessor } from '../sweep/processor.js';
 import type { Logger } from '../shared/logger.js';
-import { createRedis } from '../shared/redis.js';
+import { keyPrefix } from '../shared/names.js';
+import { createRedis, waitForRedis } from '../shared/redis.js';
 import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from './create-worker.js';
 
 /** Default of `apiCheckBudgetMs`: how long the start-up check retries answers that gave no verdict. */
@@ -88,15 +89,25 @@ export async function startWorkerService({
       throw err;
     }
   }
-  const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
-  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
+  const connection = createRedis(config, { role: 'worker', name: 'bb-reaper:worker' });
+  // A refused password, an untrusted certificate or an ACL refusal stops the start with one clear
+  // error; Redis being down is waited out (the worker starts once it answers).
+  try {
+    await waitForRedis(connection, { untilUp: true });
+  } catch (err) {
+    connection.disconnect();
+    await client.close();
+    throw err;
+  }
+  const prefix = keyPrefix(config);
+  const metrics = createMetricsRecorder({ redis: connection, prefix });
   recorder.metrics = metrics;
   for (const r of early.splice(0)) metrics.apiResponse(r.status, r.durationMs);
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
-  const results = createResultsWriter({ redis: connection, prefix: config.prefix });
+  const results = createResultsWriter({ redis: connection, prefix });
   const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
-  const bridge = ingress ? startIngressBridge({ connection, prefix: config.prefix, logger }) : undefined;
-  const sweeper = sweeps ? startSweepProcessor({ connection, prefix: config.prefix, client, logger }) : undefined;
+  const bridge = ingress ? startIngressBridge({ connection, prefix, logger }) : undefined;
+  const sweeper = sweeps ? startSweepProcessor({ connection, prefix, client, logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
     closeWorker,
