@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { LIMITS, REDIS_SETTINGS } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
+import { settlesWithin } from '../shared/time-limit.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
 import { clientFor } from './toolkit/api-client.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { intOption } from './toolkit/options.js';
 import { shutdownOnSignal } from './toolkit/shutdown.js';
@@ -41,9 +43,12 @@ export function register(program: Command): void {
         throw err;
       }
       try {
+        // A refused password, an untrusted certificate or an unreachable Redis: one line, exit 1, nothing served.
+        await closeRedis(await connectRedis(config, 'ui-check'));
         process.stdout.write(`${await server.listen()}/ui\n`);
       } catch (err) {
-        await server.close().catch(() => {});
+        // Its connections may be stuck retrying a Redis that refuses them: do not wait for ever.
+        await settlesWithin(server.close(), 2000);
         await client?.close();
         throw err;
       }

@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { BbReaperError } from './errors.js';
 
 /** A free TCP port on loopback (the OS picks; a tiny race is acceptable for local servers). */
@@ -45,10 +44,11 @@ export interface StartRedisServerOptions {
   timeoutMs?: number;
   /**
    * Serve TLS only (`--port 0 --tls-port <port>`) with these PEM files; `url` is then
-   * `rediss://localhost:<port>` (the certificate must name `localhost`). With `caFile`, clients
-   * may present a certificate signed by it (`--tls-auth-clients optional`). Default: plain TCP.
+   * `rediss://localhost:<port>` (the certificate must name `localhost`). Clients may present a
+   * certificate signed by `caFile` (`authClients` `optional`, the default), must (`yes`), or are
+   * not asked (`no`). Default: plain TCP.
    */
-  tls?: { certFile: string; keyFile: string; caFile: string };
+  tls?: { certFile: string; keyFile: string; caFile: string; authClients?: 'yes' | 'no' | 'optional' };
   /** More `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']` or `['--aclfile', f]`. */
   extraArgs?: string[];
 }
@@ -62,7 +62,7 @@ export async function startRedisServer({ appendOnly = false, port, binary = 'red
   const p = port ?? (await freePort());
   let child: ChildProcess | undefined;
   const listen = tls
-    ? ['--port', '0', '--tls-port', String(p), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'optional']
+    ? ['--port', '0', '--tls-port', String(p), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ?? 'optional']
     : ['--port', String(p)];
   const args = [
     ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '',
@@ -117,19 +117,24 @@ export async function startRedisServer({ appendOnly = false, port, binary = 'red
 /**
  * Polls with a raw PING until `+PONG` (no client library: a server still loading answers
  * -LOADING). A server that demands a password answers -NOAUTH: it is up, and counts as ready.
- * Over TLS the server's certificate is not checked (it is the one just configured).
+ * A TLS-only server (which may demand a client certificate) counts as ready once it accepts TCP
+ * connections on its port.
  */
 async function waitForPong(port: number, timeoutMs: number, dead: () => boolean, overTls = false): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (dead()) return false;
     const ok = await new Promise<boolean>((resolve) => {
-      const s = overTls ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : new Socket();
+      const s = new Socket();
       s.setTimeout(1000, () => {
         s.destroy();
         resolve(false);
       });
-      s.once(overTls ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
+      s.once('connect', () => {
+        if (!overTls) return void s.write('PING\r\n');
+        s.destroy();
+        resolve(true);
+      });
       s.once('data', (d: Buffer) => {
         s.destroy();
         resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
@@ -138,7 +143,7 @@ async function waitForPong(port: number, timeoutMs: number, dead: () => boolean,
         s.destroy();
         resolve(false);
       });
-      if (!overTls) s.connect(port, '127.0.0.1');
+      s.connect(port, '127.0.0.1');
     });
     if (ok) return true;
     await new Promise((r) => setTimeout(r, 25));

@@ -76,16 +76,24 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
   const prefix = keyPrefix(config);
   const queues = createQueues({ connection, prefix });
   const events = new WorkerEvents();
-  const limiter = await createGlobalLimiter({
-    // LIMITER-TYPES: limiter.ts is still typed for one server; its commands and Bottleneck's
-    // `duplicate()` work on a Cluster too (every limiter key shares the prefix's hash tag).
-    connection: connection as SingleRedis,
-    prefix,
-    rate: config.rate,
-    concurrency: config.concurrency,
-    logger,
-    ...(opts.slotExpirationMs !== undefined ? { slotExpirationMs: opts.slotExpirationMs } : {}),
-  });
+  let limiter: GlobalLimiter;
+  try {
+    limiter = await createGlobalLimiter({
+      // LIMITER-TYPES: limiter.ts is still typed for one server; its commands and Bottleneck's
+      // `duplicate()` work on a Cluster too (every limiter key shares the prefix's hash tag).
+      connection: connection as SingleRedis,
+      prefix,
+      rate: config.rate,
+      concurrency: config.concurrency,
+      logger,
+      ...(opts.slotExpirationMs !== undefined ? { slotExpirationMs: opts.slotExpirationMs } : {}),
+    });
+  } catch (err) {
+    // The limiter's first script failed (e.g. the ACL refused it): leave nothing open.
+    await queues.close().catch(() => {});
+    if (ownsConnection) connection.disconnect();
+    throw err;
+  }
   const processor = createCloseProcessor({
     client,
     limiter,

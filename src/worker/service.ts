@@ -105,7 +105,15 @@ export async function startWorkerService({
   for (const r of early.splice(0)) metrics.apiResponse(r.status, r.durationMs);
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
   const results = createResultsWriter({ redis: connection, prefix });
-  const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
+  let closeWorker: CloseWorker;
+  try {
+    closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
+  } catch (err) {
+    // e.g. the ACL refused the limiter's script (NOPERM): nothing may keep the process alive.
+    connection.disconnect();
+    await client.close();
+    throw err;
+  }
   const bridge = ingress ? startIngressBridge({ connection, prefix, logger }) : undefined;
   const sweeper = sweeps ? startSweepProcessor({ connection, prefix, client, logger }) : undefined;
   let closing: Promise<void> | undefined;

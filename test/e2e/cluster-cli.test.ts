@@ -3,11 +3,11 @@ import { createBrowserbaseClient } from '../../src/browserbase/index.js';
 import { INGRESS_FIELDS } from '../../src/ingress/index.js';
 import { createResultsWriter, readResults } from '../../src/results/index.js';
 import { hashTagOf, keys } from '../../src/shared/names.js';
+import { aclRules } from '../../src/shared/redis-acl.js';
 import { getQueueStats } from '../../src/shared/queues.js';
-import { Cluster, type Redis } from '../../src/shared/redis.js';
 import { createCloseWorker, readWorkerHeartbeats } from '../../src/worker/index.js';
 import { runCli, spawnCli, type CliProcess } from '../helpers/cli-process.js';
-import { track } from '../helpers/context.js';
+import { track, uniquePrefix } from '../helpers/context.js';
 import { SIM_KEY, seedSessions, startPipeline, testLogger, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
 
@@ -24,11 +24,33 @@ afterEach(async () => {
   while (cleanups.length) await (cleanups.pop() as () => Promise<unknown>)();
 });
 
-async function clusterPipeline(): Promise<{ p: PipelineFixture; env: Record<string, string>; tagged: string }> {
-  const p = await startPipeline({ redisUrl: cluster.url, redisEnv: { BB_REAPER_REDIS_CLUSTER: 'true' } });
+const APP_PASSWORD = 'cluster-app-pw-3b9e';
+
+/**
+ * A pipeline on the cluster, as an ACL user (on every node: ACLs are per node) that has bb-reaper's
+ * rule for this prefix only; the user and password are given on the first seed node only.
+ */
+async function clusterPipeline(): Promise<{ p: PipelineFixture; env: Record<string, string>; tagged: string; user: string }> {
+  const prefix = uniquePrefix('cluster');
+  const user = `app-${prefix.slice(-8)}`;
+  await cluster.onEveryNode('ACL', 'SETUSER', user, 'reset', 'on', `>${APP_PASSWORD}`, ...aclRules({ prefix, redisCluster: true }));
+  cleanups.push(() => cluster.onEveryNode('ACL', 'DELUSER', user));
+  const [first, ...rest] = cluster.url.split(',');
+  const redisUrl = [(first as string).replace('redis://', `redis://${user}:${APP_PASSWORD}@`), ...rest].join(',');
+  const p = await startPipeline({ prefix, redisUrl, redisEnv: { BB_REAPER_REDIS_CLUSTER: 'true' } });
   cleanups.push(() => p.close());
   const env = { ...p.redisEnv, BB_REAPER_PREFIX: p.prefix, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url };
-  return { p, env, tagged: p.producer.queues.prefix };
+  return { p, env, tagged: p.producer.queues.prefix, user };
+}
+
+/** What the ACL of any node refused `user`, but the optional CLIENT LIST (Bull Board's worker view). */
+async function refusals(user: string): Promise<string[]> {
+  const logs = (await cluster.onEveryNode('ACL', 'LOG')) as Array<Array<Array<string | number>>>;
+  return logs
+    .flat()
+    .map((entry) => Object.fromEntries(Array.from({ length: entry.length / 2 }, (_, i) => [entry[2 * i], entry[2 * i + 1]])))
+    .filter((e) => e.username === user && e.object !== 'client|list')
+    .map((e) => `${String(e.reason)}: ${String(e.object)}`);
 }
 
 function startWorkers(env: Record<string, string>, n: number, extra: string[] = []): CliProcess[] {
@@ -45,26 +67,14 @@ async function stopWorkers(workers: CliProcess[]): Promise<void> {
   expect(exits.map((e) => e.code), workers.map((w) => w.stderr()).join('\n')).toEqual(workers.map(() => 0));
 }
 
-/** Every key of the cluster whose name contains `prefix`, node by node (SCAN is per node). */
-async function keysOnNodes(redis: Redis, prefix: string): Promise<Map<string, string[]>> {
-  if (!(redis instanceof Cluster)) throw new Error('expected a cluster connection');
-  const out = new Map<string, string[]>();
-  for (const node of redis.nodes('master')) {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      found.push(...batch);
-    } while (cursor !== '0');
-    out.set(`${node.options.host}:${node.options.port}`, found);
-  }
-  return out;
+/** Every key of the cluster whose name contains `prefix`, node by node (asked as the admin user: the app user may not list keys). */
+async function keysOnNodes(prefix: string): Promise<string[][]> {
+  return (await cluster.onEveryNode('KEYS', `*${prefix}*`)) as string[][];
 }
 
 describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, REDIS_URL = the seed nodes)', () => {
   it('closes end to end: producer and ingress -> CLI workers -> simulator -> results; close --wait, sweep --wait, stats, dlq list and retry', async () => {
-    const { p, env, tagged } = await clusterPipeline();
+    const { p, env, tagged, user } = await clusterPipeline();
     expect(tagged).toBe(`{${p.prefix}}`);
 
     // Dead letters first: an in-process worker whose key the simulator refuses.
@@ -125,18 +135,21 @@ describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, RED
     expect(outcomes.filter((r) => r.outcome !== 'dead_lettered')).toHaveLength(everyOk.length + 3);
 
     await stopWorkers(workers);
+    expect(await refusals(user)).toEqual([]);
+    for (const out of [close, sweep, stats, list, retry]) expect(out.stdout + out.stderr).not.toContain(APP_PASSWORD);
+    for (const w of workers) expect(w.stdout() + w.stderr()).not.toContain(APP_PASSWORD);
 
     // Every key bb-reaper wrote lives under the prefix's hash tag, so all of them sit on one node.
-    const byNode = await keysOnNodes(p.producer.redis, p.prefix);
-    const all = [...byNode.values()].flat();
+    const byNode = await keysOnNodes(p.prefix);
+    const all = byNode.flat();
     expect(all.length).toBeGreaterThan(10);
     for (const k of all) expect(hashTagOf(k), k).toBe(p.prefix);
-    expect([...byNode.values()].filter((ks) => ks.length > 0)).toHaveLength(1);
+    expect(byNode.filter((ks) => ks.length > 0)).toHaveLength(1);
     console.log(`[cluster] ${everyOk.length} closes + 3 dead letters re-driven; ${all.length} keys, all under ${tagged} on one node`);
   }, 180_000);
 
   it('serves the UI (Bull Board, /api/stats, /metrics) and the ingress command on the cluster', async () => {
-    const { p, env, tagged } = await clusterPipeline();
+    const { p, env, tagged, user } = await clusterPipeline();
     const ui = spawnCli(['ui'], { env: { ...env, BB_REAPER_UI_PORT: '0' } });
     cleanups.push(() => ui.close());
     await ui.waitForOutput(/^http:\/\/127\.0\.0\.1:\d+\/ui$/m);
@@ -161,6 +174,8 @@ describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, RED
     ui.kill('SIGTERM');
     expect((await bridge.exited).code).toBe(0);
     expect((await ui.exited).code).toBe(0);
+    expect(await refusals(user)).toEqual([]);
+    expect(metrics + JSON.stringify(stats) + ui.stdout() + ui.stderr() + bridge.stderr()).not.toContain(APP_PASSWORD);
   }, 120_000);
 
   it('refuses a key prefix without a hash tag on a cluster connection, naming the fix', async () => {

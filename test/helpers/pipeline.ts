@@ -36,8 +36,8 @@ export async function startPipeline({
   config: configOver = {},
   redisUrl = testRedisUrl(),
   redisEnv: extraRedisEnv = {},
-}: { sim?: SimulatorOptions; config?: Partial<Config>; redisUrl?: string; redisEnv?: Record<string, string> } = {}): Promise<PipelineFixture> {
-  const prefix = uniquePrefix('pipe');
+  prefix = uniquePrefix('pipe'),
+}: { sim?: SimulatorOptions; config?: Partial<Config>; redisUrl?: string; redisEnv?: Record<string, string>; prefix?: string } = {}): Promise<PipelineFixture> {
   const sim = track(await startSimulator({ apiKeys: [SIM_KEY], ...simOpts }), 'simulator');
   const redisEnv = { REDIS_URL: redisUrl, ...extraRedisEnv };
   const config: Config = {
