@@ -84,11 +84,22 @@ export function maskUrlPassword(s: string): string {
 
 /**
  * A `REDIS_URL` with every password masked: each comma-separated seed node with
- * {@link maskUrlPassword}. A part that is no URL on its own (a password holding `,redis://`)
- * is masked by the same rule, so nothing between `//` and its last `@` is shown.
+ * {@link maskUrlPassword}. When the split may have cut a password holding `,redis://` (a part
+ * that is no URL, or a part without `@` before one with it), the whole string is masked as one
+ * URL instead: everything between the first `//` and the last `@` is hidden, which may hide more
+ * than the passwords, never less.
  */
 export function maskRedisUrls(s: string): string {
-  return splitRedisUrls(s).map(maskUrlPassword).join(',');
+  const parts = splitRedisUrls(s);
+  const parses = (u: string) => {
+    try {
+      return new URL(u).host !== '';
+    } catch {
+      return false;
+    }
+  };
+  const cut = parts.some((u, i) => !parses(u) || (!u.includes('@') && parts.slice(i + 1).some((later) => later.includes('@'))));
+  return cut ? maskUrlPassword(s) : parts.map(maskUrlPassword).join(',');
 }
 
 /**

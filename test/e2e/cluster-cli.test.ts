@@ -169,6 +169,11 @@ describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, RED
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/bb_reaper_queue_jobs\{state="waiting"\} 3/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // The same by flags: --redis-cluster takes no value.
+    const byFlags = await runCli(['stats', '--json', '--redis-cluster', '--redis-url', p.config.redisUrl, '--prefix', p.prefix]);
+    expect(byFlags.code, byFlags.stderr).toBe(0);
+    expect(JSON.parse(byFlags.stdout)).toMatchObject({ prefix: tagged, queue: { waiting: 3 } });
+    expect(byFlags.stdout + byFlags.stderr).not.toContain(APP_PASSWORD);
 
     bridge.kill('SIGTERM');
     ui.kill('SIGTERM');
