@@ -6,7 +6,7 @@ import { createResultsWriter } from '../results/index.js';
 import { startSweepProcessor } from '../sweep/processor.js';
 import type { Logger } from '../shared/logger.js';
 import { keyPrefix } from '../shared/names.js';
-import { createRedis, waitForRedis } from '../shared/redis.js';
+import { createRedis, waitForRedis, type Redis } from '../shared/redis.js';
 import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from './create-worker.js';
 
 /** Default of `apiCheckBudgetMs`: how long the start-up check retries answers that gave no verdict. */
@@ -89,9 +89,15 @@ export async function startWorkerService({
       throw err;
     }
   }
-  const connection = createRedis(config, { role: 'worker', name: 'bb-reaper:worker' });
   // A refused password, an untrusted certificate or an ACL refusal stops the start with one clear
   // error; Redis being down is waited out (the worker starts once it answers).
+  let connection: Redis;
+  try {
+    connection = createRedis(config, { role: 'worker', name: 'bb-reaper:worker' });
+  } catch (err) {
+    await client.close(); // e.g. BB_REAPER_REDIS_CA could not be read
+    throw err;
+  }
   try {
     await waitForRedis(connection, { untilUp: true });
   } catch (err) {
