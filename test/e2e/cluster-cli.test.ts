@@ -183,9 +183,14 @@ describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, RED
     expect(metrics + JSON.stringify(stats) + ui.stdout() + ui.stderr() + bridge.stderr()).not.toContain(APP_PASSWORD);
   }, 120_000);
 
-  it('refuses a key prefix without a hash tag on a cluster connection, naming the fix', async () => {
-    const { p } = await clusterPipeline();
+  it('refuses a key prefix without a hash tag on a cluster connection, naming the fix; a wrong password is one line and exit 1', async () => {
+    const { p, env } = await clusterPipeline();
     const { createQueues } = await import('../../src/shared/queues.js');
     expect(() => createQueues({ connection: p.producer.redis, prefix: p.prefix })).toThrow(/hash tag on Redis Cluster.*keyPrefix/);
-  });
+    const wrong = await runCli(['stats'], { env: { ...env, REDIS_URL: env.REDIS_URL!.replace(APP_PASSWORD, 'wrong-pw-5150') } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/Redis refused the credentials \(WRONGPASS .*\[REDIS_AUTH_FAILED\]$/m);
+    expect(wrong.stderr).not.toMatch(/wrong-pw-5150|cluster-app-pw/);
+  }, 60_000);
 });

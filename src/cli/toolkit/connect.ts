@@ -29,7 +29,10 @@ export async function connectRedis(config: RedisSettings, name: string, role: 'p
     redis.disconnect();
     const fault = permanentRedisFault(err);
     if (fault) throw new CliError(`cannot use ${where}: ${fault.message} [${fault.code}]`, EXIT.FAILURE);
-    throw new CliError(`cannot reach ${where}: ${err instanceof Error ? err.message : String(err)}`, EXIT.FAILURE);
+    // A cluster says only "Failed to refresh slots cache."; its last node's error says why.
+    const node = (err as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+    const why = `${err instanceof Error ? err.message : String(err)}${node instanceof Error ? ` (${node.message})` : ''}`;
+    throw new CliError(`cannot reach ${where}: ${why}`, EXIT.FAILURE);
   }
 }
 
