@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { jobKey } from '../shared/bullmq-keys.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { CLOSE_JOB_NAME } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
 import { isInvalid, normalizeCloseItem, type CloseInput, type InvalidItem, type NormalizedRequest, type SourcedInput } from './close-request.js';
