@@ -156,13 +156,14 @@ return out
 
 /**
  * What a worker does when it takes a lease's job: settles the lease (a pending one fired) and
- * answers `{state, endedBy}` (`fired`; `released` by `release` or `close`; false without a lease).
+ * answers `{state, endedBy, deadline}` (`fired`; `released` by `release` or `close`; false
+ * without a lease).
  */
 const TAKEN_SCRIPT = `${BULLMQ_DELAYED_LUA}${LEASE_LUA}
 local jobKey, leaseKey, jobId = KEYS[FIRST], KEYS[FIRST + 1], ARGV[3]
 local state = leaseSettle(jobKey, jobId, leaseKey)
-if not state then return { false, false } end
-return { state, rcall('HGET', leaseKey, 'endedBy') }
+if not state then return { false, false, 0 } end
+return { state, rcall('HGET', leaseKey, 'endedBy'), tonumber(rcall('HGET', leaseKey, 'deadline')) or 0 }
 `;
 
 /** The close queue's keys as the scripts need them, and the lease keys under the same prefix. */
@@ -245,7 +246,7 @@ export async function runEnd(target: LeaseScriptTarget, mode: 'cancel' | 'releas
 }
 
 /** Settles the lease of a job a worker took (see TAKEN_SCRIPT). */
-export async function runTaken(target: LeaseScriptTarget, jobId: string, now: number): Promise<{ state?: string; endedBy?: string }> {
-  const [state, endedBy] = (await run(target.redis, 'taken', keysFor(target, [jobId]), [now, ENDED_LEASE_KEEP_MS, jobId])) as [string | null, string | null];
-  return { ...(state ? { state } : {}), ...(endedBy ? { endedBy } : {}) };
+export async function runTaken(target: LeaseScriptTarget, jobId: string, now: number): Promise<{ state?: string; endedBy?: string; deadline?: number }> {
+  const [state, endedBy, deadline] = (await run(target.redis, 'taken', keysFor(target, [jobId]), [now, ENDED_LEASE_KEEP_MS, jobId])) as [string | null, string | null, number];
+  return { ...(state ? { state } : {}), ...(endedBy ? { endedBy } : {}), ...(Number(deadline) > 0 ? { deadline: Number(deadline) } : {}) };
 }

@@ -155,9 +155,10 @@ export async function checkCloseJobs(target: LeaseTarget, mode: 'close' | 'check
 
 /**
  * Called by the worker when it takes a close job that a lease created: a pending lease fired now.
- * Returns how the lease ended (`fired`, or `released` by `release` / by a close request), when known.
+ * Returns how the lease ended (`fired`, or `released` by `release` / by a close request) and its
+ * deadline, when known.
  */
-export async function settleTakenLease(target: LeaseTarget, jobId: string, now = Date.now()): Promise<{ state?: string; endedBy?: string }> {
+export async function settleTakenLease(target: LeaseTarget, jobId: string, now = Date.now()): Promise<{ state?: string; endedBy?: string; deadline?: number }> {
   return runTaken(targetOf(target), jobId, now);
 }
 
