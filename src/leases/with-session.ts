@@ -1,7 +1,7 @@
 import { createBrowserbaseClient, withRetries, type BrowserbaseClient, type CreateSessionParams, type SessionWithConnect } from '../browserbase/index.js';
 import { createProducer, type Producer } from '../producer/producer.js';
 import { BbReaperError } from '../shared/errors.js';
-import type { Lease } from './lease-handle.js';
+import type { Lease, LeaseOptions } from './lease-handle.js';
 import { parseLeaseTtl, parseRenewEvery, type Ttl } from './lease-options.js';
 
 export interface WithSessionOptions {
@@ -56,15 +56,7 @@ export async function withSession<T>(options: WithSessionOptions, fn: (session: 
       ownClient = true;
     }
     const session = await client.createSession(options.session ?? {});
-    let lease: Lease;
-    try {
-      lease = await producer.lease(session.id, { ttl: ttlMs, source: 'with-session', ...(options.requestId !== undefined ? { requestId: options.requestId } : {}) });
-      if (!lease.active) throw new BbReaperError('LEASE_NOT_FOUND', `no lease could be made for the new session ${session.id} (${lease.status})`);
-    } catch (err) {
-      const c = client;
-      await withRetries(() => c.closeSession(session.id), { retries: 3 }).catch(() => {});
-      throw new BbReaperError(err instanceof BbReaperError ? err.code : 'LEASE_NOT_FOUND', `the lease of the new session ${session.id} could not be registered, so the session was closed at once: ${(err as Error).message}`, { cause: err });
-    }
+    const lease = await leaseNewSession(producer, client, session.id, { ttl: ttlMs, source: 'with-session', ...(options.requestId !== undefined ? { requestId: options.requestId } : {}) });
     const lost = new AbortController();
     const keeper = lease.keepAlive({ ...(every !== undefined ? { every } : {}), onLost: (err) => lost.abort(err) });
     try {
@@ -76,6 +68,25 @@ export async function withSession<T>(options: WithSessionOptions, fn: (session: 
   } finally {
     if (ownClient) await client?.close();
     if (ownProducer) await producer.close();
+  }
+}
+
+/**
+ * Registers the lease of a session just created; when that fails (Redis unreachable, a bad
+ * option), closes the session at once with the client rather than leave it unguarded, and throws
+ * an error saying so (with the cause). Used by `withSession` and `sessions create --lease`.
+ */
+export async function leaseNewSession(producer: Pick<Producer, 'lease'>, client: Pick<BrowserbaseClient, 'closeSession'>, sessionId: string, opts: LeaseOptions): Promise<Lease> {
+  try {
+    const lease = await producer.lease(sessionId, opts);
+    if (!lease.active) throw new BbReaperError('LEASE_NOT_FOUND', `no lease was made (${lease.status})`);
+    return lease;
+  } catch (err) {
+    const closed = await withRetries(() => client.closeSession(sessionId), { retries: 3 }).then(
+      () => 'so the session was closed at once',
+      (closeErr: unknown) => `and closing the session failed too (${(closeErr as Error).message}): close it yourself`,
+    );
+    throw new BbReaperError(err instanceof BbReaperError ? err.code : 'LEASE_NOT_FOUND', `the lease of the new session ${sessionId} could not be registered (${(err as Error).message}), ${closed}`, { cause: err });
   }
 }
 
