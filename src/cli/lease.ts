@@ -10,7 +10,7 @@ import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { warnIfNoWorker } from './toolkit/follow.js';
-import { describeLeaseOutcome, isLeaseFailure, type LeaseAction } from './toolkit/leases.js';
+import { describeLeaseOutcome, inSeconds, isLeaseFailure, type LeaseAction } from './toolkit/leases.js';
 import { intOption, usageError } from './toolkit/options.js';
 import { printErr, printJson, printOut } from './toolkit/output.js';
 import { formatTable } from './toolkit/table.js';
@@ -143,7 +143,7 @@ function printList(page: { total: number; leases: LeaseInfo[] }, json?: boolean)
         page.leases.map((l) => [
           l.sessionId,
           l.account,
-          l.expiresAt > now ? formatDuration(Math.round((l.expiresAt - now) / 1000) * 1000) : `due ${formatDuration(Math.round((now - l.expiresAt) / 1000) * 1000)} ago: waiting for a worker`,
+          l.expiresAt > now ? inSeconds(l.expiresAt - now) : `due ${inSeconds(now - l.expiresAt)} ago: waiting for a worker`,
           new Date(l.expiresAt).toISOString(),
           String(l.renewals),
           l.requestId ?? '-',

@@ -12,6 +12,9 @@ export type LeaseAction = 'set' | 'release' | 'cancel';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A duration to the second, as `parseDuration` reads it: `10m`, `1m30s`, `0s`. */
+export const inSeconds = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)) * 1000);
+
 /** `<session>  created: closes in 10m (at 2026-…) unless renewed`, `<session>  the lease already fired at …`, … (printable). */
 export function describeLeaseOutcome(o: LeaseOutcome, now = Date.now()): string {
   return `${printable(o.sessionId)}  ${leaseOutcomeText(o, now)}`;
@@ -23,7 +26,7 @@ export function leaseOutcomeText(o: LeaseOutcome, now = Date.now()): string {
   switch (o.status) {
     case 'created':
     case 'renewed':
-      return `${o.status}: closes in ${formatDuration(Math.max(0, (o.expiresAt ?? now) - now))} (at ${iso(o.expiresAt ?? now)}) unless renewed${o.status === 'renewed' ? ` (renewal ${o.renewals ?? 0})` : ''}`;
+      return `${o.status}: closes in ${inSeconds((o.expiresAt ?? now) - now)} (at ${iso(o.expiresAt ?? now)}) unless renewed${o.status === 'renewed' ? ` (renewal ${o.renewals ?? 0})` : ''}`;
     case 'released':
       return 'released: closing now';
     case 'cancelled':
