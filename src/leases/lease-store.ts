@@ -5,7 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isInvalid, normalizeCloseItem, type InvalidItem } from '../producer/close-request.js';
+import { isInvalid, normalizeCloseItem, type InvalidItem, type SourcedInput } from '../producer/close-request.js';
 import { storedJobOpts } from '../shared/bullmq-keys.js';
 import type { CloseJobData } from '../shared/jobs.js';
 import { CLOSE_JOB_NAME, closeJobId, leaseKeys } from '../shared/names.js';
@@ -76,16 +76,23 @@ const targetOf = ({ queue, redis }: LeaseTarget) => ({ queue, redis, prefix: que
  * Creates leases closing each session `ttlMs` from now, or renews the pending ones to that
  * deadline. A session whose close is already pending or done gets no lease (`close_pending`,
  * `close_done`), nor one whose lease fired or was released (`ended`). Every input is checked
- * like a close request; invalid ones are returned with the reason and change nothing.
+ * like a close request (a `SourcedInput` keeps its origin); invalid ones are returned with the
+ * reason and change nothing. `now` (default the clock) with `ttlMs` makes the deadline; a
+ * negative `ttlMs` (a deadline already past) fires at once.
  */
-export async function acquireLeases(target: LeaseTarget, inputs: readonly LeaseInput[], ttlMs: number, opts: AcquireOptions = {}): Promise<{ outcomes: LeaseOutcome[]; invalid: InvalidItem[] }> {
+export async function acquireLeases<O = unknown>(
+  target: LeaseTarget,
+  inputs: readonly (LeaseInput | SourcedInput<O>)[],
+  ttlMs: number,
+  opts: AcquireOptions = {},
+): Promise<{ outcomes: LeaseOutcome[]; invalid: InvalidItem<O>[] }> {
   const now = opts.now ?? Date.now();
   const defaults = { ...(opts.projectId !== undefined ? { projectId: opts.projectId } : {}), ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}) };
-  const invalid: InvalidItem[] = [];
+  const invalid: InvalidItem<O>[] = [];
   const specs: Array<LeaseSpec & { sessionId: string }> = [];
   const seen = new Set<string>();
   for (const input of inputs) {
-    const r = normalizeCloseItem(input, defaults);
+    const r = normalizeCloseItem<O>(input, defaults);
     if (isInvalid(r)) {
       invalid.push(r);
       continue;
