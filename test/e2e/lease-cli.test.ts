@@ -98,7 +98,7 @@ describe('bb-reaper lease', () => {
     expect(await p.producer.queues.closeQueue.getDelayedCount()).toBe(0);
     const mixed = await runCli(['lease', 'good-1', 'bad/id', '--ttl', '1m'], { env });
     expect(mixed.code).toBe(2);
-    expect(mixed.stdout).toMatch(/^good-1  created/m);
+    expect(mixed.stdout).toMatch(/^good-1 {2}created/m);
     expect(mixed.stderr).toMatch(/^invalid "?bad\/id"? — invalid session id: contains the character `\/`/m);
     expect(await p.producer.queues.closeQueue.getDelayedCount()).toBe(1);
     await p.close();
