@@ -155,14 +155,15 @@ return out
 `;
 
 /**
- * What a worker does when it takes a lease's job: settles the lease (a pending one fired) and
- * answers `{state, endedBy, deadline}` (`fired`; `released` by `release` or `close`; false
- * without a lease).
+ * What a worker does when it takes a lease's job: settles the lease (a pending one fired), notes
+ * when a worker first took it (`takenAt`) and answers `{state, endedBy, deadline}` (`fired`;
+ * `released` by `release` or `close`; false without a lease).
  */
 const TAKEN_SCRIPT = `${BULLMQ_DELAYED_LUA}${LEASE_LUA}
 local jobKey, leaseKey, jobId = KEYS[FIRST], KEYS[FIRST + 1], ARGV[3]
 local state = leaseSettle(jobKey, jobId, leaseKey)
 if not state then return { false, false, 0 } end
+rcall('HSETNX', leaseKey, 'takenAt', now)
 return { state, rcall('HGET', leaseKey, 'endedBy'), tonumber(rcall('HGET', leaseKey, 'deadline')) or 0 }
 `;
 

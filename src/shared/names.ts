@@ -68,7 +68,7 @@ export function leaseKeys(prefix: string) {
     deadlines: `${base}:deadlines`,
     /** Hash of lease counts since the prefix was first used: `created`, `renewed`, `fired`, `released`, `cancelled`. */
     counts: `${base}:counts`,
-    /** Hash of one lease (its session, deadline, renewals, state), kept 24 h after it ended. */
+    /** Hash of one lease (its session, deadline, renewals, state, when it ended and when a worker took its close), kept 24 h after it ended. */
     lease: (jobId: string) => `${base}:lease:${jobId}`,
   };
 }
