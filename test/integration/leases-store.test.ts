@@ -125,7 +125,8 @@ describe('leases in Redis (one atomic script per step, over the close queue\'s d
     await t.queues.closeQueue.promoteJobs();
     expect(await t.state('lease-f')).toBe('waiting');
     expect(await renewLease(t.target, 'lease-f', 60_000)).toMatchObject({ status: 'ended', ended: { state: 'fired', at: now + 100 } });
-    expect(await settleTakenLease(t.target, 'close-lease-f')).toEqual({ state: 'fired' });
+    expect(await settleTakenLease(t.target, 'close-lease-f')).toEqual({ state: 'fired', deadline: now + 100 });
+    expect(Number(await t.redis.hget(leaseKeys(t.prefix).lease('close-lease-f'), 'takenAt'))).toBeGreaterThanOrEqual(now + 100);
     // the job goes back to delayed as a retry in backoff would (taken once: processedOn set)
     await t.redis.hset(t.queues.closeQueue.toKey('close-lease-f'), 'processedOn', Date.now());
     await t.redis.lrem(t.queues.closeQueue.keys.wait as string, 0, 'close-lease-f');
