@@ -60,7 +60,7 @@ function runningUntil(data: { status: string; expiresAt?: unknown; endedAt?: unk
   if (typeof data.expiresAt !== 'string' || !Number.isFinite(Date.parse(data.expiresAt))) return undefined;
   if ((ACTIVE_STATUSES as readonly string[]).includes(data.status)) return data.expiresAt;
   const ended = typeof data.endedAt === 'string' ? Date.parse(data.endedAt) : Number.NaN;
-  return Number.isFinite(ended) && ended >= requestedAt - 1000 ? data.expiresAt : undefined;
+  return Number.isFinite(ended) && ended >= requestedAt ? data.expiresAt : undefined;
 }
 
 function requestOptions(opts: RequestOptions): RequestOptions {
