@@ -128,27 +128,31 @@ for i = 0, (#KEYS - FIRST + 1) / 2 - 1 do
   local state = leaseSettle(jobKey, jobId, leaseKey)
   local r
   if state == 'pending' and mode == 'check' then
-    r = { 'leased', tonumber(rcall('HGET', leaseKey, 'deadline')) or 0, 0 }
+    r = { 'leased', tonumber(rcall('HGET', leaseKey, 'deadline')) or 0, 0, 1 }
   elseif state == 'pending' then
     if mode == 'cancel' then
       bullRemoveDelayed(jobKey, jobId)
       leaseEnd(jobId, leaseKey, 'cancelled', now)
-      r = { 'cancelled', now, 0 }
+      r = { 'cancelled', now, 0, 0 }
     else
       bullPromote(jobKey, jobId)
       leaseEnd(jobId, leaseKey, 'released', now, mode)
-      r = { 'released', now, 0 }
+      r = { 'released', now, 0, 1 }
     end
-  elseif state and state ~= 'cancelled' and leaseOwns(jobKey, leaseKey) then
-    r = ended(state, leaseKey)
-  elseif rcall('EXISTS', jobKey) == 1 then
-    r = { closeState(jobKey, jobId), 0, 0 }
-  elseif state then
-    r = ended(state, leaseKey)
   else
-    r = { 'none', 0, 0 }
+    -- Not pending: one EXISTS for the common case of a session without lease or close.
+    local exists = rcall('EXISTS', jobKey)
+    if exists == 1 and state and state ~= 'cancelled' and leaseOwns(jobKey, leaseKey) then
+      r = ended(state, leaseKey)
+    elseif exists == 1 then
+      r = { bullFinished(jobId) or 'pending', 0, 0 }
+    elseif state then
+      r = ended(state, leaseKey)
+    else
+      r = { 'none', 0, 0 }
+    end
+    r[4] = exists
   end
-  r[4] = rcall('EXISTS', jobKey)
   out[#out + 1] = r
 end
 return out

@@ -5,7 +5,10 @@
  * BullMQ upgrade that changes them is one file to check (layout of BullMQ 5–6):
  * - a job is the hash `<prefix>:<queue>:<id>` (`queue.toKey(id)`), with the fields below;
  * - the finished states are sorted sets (`queue.keys.completed`, `queue.keys.failed`), member = job id;
- * - the lock of an active job is the string `<job key>:lock`, whose value is the worker's token.
+ * - the lock of an active job is the string `<job key>:lock`, whose value is the worker's token;
+ * - a delayed job waits in the sorted set `delayed` scored `due ms × 0x1000 + order`, workers
+ *   wake up on the `marker` set, and a job a worker took has `processedOn` (used by leases:
+ *   {@link BULLMQ_DELAYED_LUA} adds, reschedules, promotes and removes delayed jobs as BullMQ does).
  */
 import type { Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
