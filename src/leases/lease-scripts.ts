@@ -121,13 +121,20 @@ return out
  */
 const END_SCRIPT = `${BULLMQ_DELAYED_LUA}${LEASE_LUA}
 local mode = ARGV[3]
+local closing = mode == 'close' or mode == 'check'
 local out = {}
 for i = 0, (#KEYS - FIRST + 1) / 2 - 1 do
   local jobKey, leaseKey = KEYS[FIRST + 2 * i], KEYS[FIRST + 2 * i + 1]
   local jobId = ARGV[4 + i]
-  local state = leaseSettle(jobKey, jobId, leaseKey)
   local r
-  if state == 'pending' and mode == 'check' then
+  -- A close request for a session without a job (the common case) costs one EXISTS: a pending
+  -- lease always has its job.
+  local state = false
+  if closing and rcall('EXISTS', jobKey) == 0 then r = { 'none', 0, 0, 0 }
+  else state = leaseSettle(jobKey, jobId, leaseKey) end
+  if r then
+    -- nothing more to look at
+  elseif state == 'pending' and mode == 'check' then
     r = { 'leased', tonumber(rcall('HGET', leaseKey, 'deadline')) or 0, 0, 1 }
   elseif state == 'pending' then
     if mode == 'cancel' then
@@ -140,7 +147,7 @@ for i = 0, (#KEYS - FIRST + 1) / 2 - 1 do
       r = { 'released', now, 0, 1 }
     end
   else
-    -- Not pending: one EXISTS for the common case of a session without lease or close.
+    -- Not pending: what the session has instead.
     local exists = rcall('EXISTS', jobKey)
     if exists == 1 and state and state ~= 'cancelled' and leaseOwns(jobKey, leaseKey) then
       r = ended(state, leaseKey)
