@@ -1,3 +1,4 @@
+import { keyPrefix } from '../shared/names.js';
 import type { Command } from 'commander';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { LEASE_LIMITS, LeaseError, parseLeaseTtl } from '../leases/lease-options.js';
@@ -88,7 +89,7 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
   }
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-lease');
-  const queues = createQueues({ connection: redis, prefix: config.prefix });
+  const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
   const target = { queue: queues.closeQueue, redis };
   try {
     if (opts.list) return await printList(await listLeases(target, { offset: opts.offset, limit: opts.limit }), opts.json);
@@ -118,7 +119,7 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
       const now = Date.now();
       for (const o of outcomes) (isLeaseFailure(action, o) ? printErr : printOut)(`${describeLeaseOutcome(o, now)}\n`);
       for (const i of invalid) printErr(`invalid ${printable(previewSessionId(i.input))} — ${printable(i.reason)}\n`);
-      if (outcomes.some((o) => o.status === 'created' || o.status === 'renewed' || o.status === 'released')) await warnIfNoWorker(redis, config.prefix);
+      if (outcomes.some((o) => o.status === 'created' || o.status === 'renewed' || o.status === 'released')) await warnIfNoWorker(redis, keyPrefix(config));
     }
     if (invalid.length > 0) return EXIT.USAGE;
     if (failed.length > 0) return EXIT.FAILURE;

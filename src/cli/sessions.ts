@@ -1,3 +1,4 @@
+import { keyPrefix } from '../shared/names.js';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
@@ -175,7 +176,7 @@ function parseLeaseFlag(value: string): number {
 async function openLeases(opts: Opts): Promise<{ producer: Producer; close(): Promise<void> }> {
   const config = loadConfig(opts, ['apiKey']);
   const redis = await connectRedis(config, 'cli-sessions');
-  const producer = createProducer({ connection: redis, prefix: config.prefix });
+  const producer = createProducer({ connection: redis, prefix: keyPrefix(config) });
   return {
     producer,
     async close() {
