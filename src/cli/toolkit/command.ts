@@ -34,6 +34,7 @@ const FLAG_HELP: Record<SettingName, string> = {
   uiPassword: 'UI password (prefer the environment variable)',
   metricsToken: 'read-only token for GET /metrics only (prefer the environment variable)',
   logLevel: 'log level',
+  accountsFile: 'accounts file (JSON or YAML): many API keys, each with its own limits',
 };
 
 /** Adds the flags of these settings to a command, each naming its environment variable. */
