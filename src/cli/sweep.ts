@@ -129,7 +129,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     try {
       report = await runSweep({
         client,
-        ...(queues && redis ? { target: { queue: queues.closeQueue, redis } } : {}),
+        ...(queues && redis ? { target: { queues, redis } } : {}),
         params,
         dryRun: Boolean(opts.dryRun),
         onProgress: (done, total) => {

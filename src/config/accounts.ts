@@ -12,13 +12,11 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ACCOUNT_NAME_PATTERN, DEFAULT_ACCOUNT } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { intFrom, LIMITS, PLAN_PRESETS, PLANS, url, type Plan } from './schema.js';
 
-/** What an account name looks like: it appears in queue names, metrics labels and CLI flags. */
-export const ACCOUNT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** The account of a close that names none, and the one `BROWSERBASE_API_KEY` forms. */
-export const DEFAULT_ACCOUNT = 'default';
+export { ACCOUNT_NAME_PATTERN, DEFAULT_ACCOUNT };
 
 /** A checked account name or a message saying what is wrong with it. Pure, never throws. */
 export function checkAccountName(name: unknown): { ok: true; name: string } | { ok: false; reason: string } {

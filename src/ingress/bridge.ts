@@ -16,7 +16,7 @@ import { rejectAndAck } from './stream.js';
 export function createEnqueueHandler({ connection, prefix = DEFAULT_PREFIX }: { connection: Redis; prefix?: string }): EntryHandler {
   const { ingress: stream, ingressRejected } = keys(prefix);
   const queues = createQueues({ connection, prefix });
-  const target = { queue: queues.closeQueue, redis: connection };
+  const target = { queues, redis: connection };
   return {
     async handle(entries, context) {
       const { requests, rejections } = parseEntries(entries, context);

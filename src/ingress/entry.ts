@@ -1,5 +1,5 @@
 import { previewValue, printable } from '../shared/printable.js';
-import { MAX_FIELD_LENGTH, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
+import { MAX_FIELD_LENGTH, checkAccountField, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
 
 /** Field names of an entry of the ingress stream `<prefix>:ingress` (a public, documented schema). */
 export const INGRESS_FIELDS = {
@@ -7,6 +7,8 @@ export const INGRESS_FIELDS = {
   sessionIds: 'session_ids',
   projectId: 'project_id',
   requestId: 'request_id',
+  /** The account whose key closes the entry's sessions (default `default`). */
+  account: 'account',
 } as const;
 
 /** Size limits of one ingress entry. An entry beyond them is rejected whole. */
@@ -111,10 +113,11 @@ export interface ParsedIngressEntry {
   rejections: IngressRejection[];
 }
 
-/** `project_id` / `request_id` of an entry, as close request fields. */
+/** `project_id` / `request_id` / `account` of an entry, as close request fields. */
 export interface CorrelationFields {
   projectId?: string;
   requestId?: string;
+  account?: string;
 }
 
 /**
@@ -201,9 +204,13 @@ function readFields(pairs: readonly string[]): IngressEntryRead {
 
   const projectId = fields.get(INGRESS_FIELDS.projectId);
   const requestId = fields.get(INGRESS_FIELDS.requestId);
-  const fieldProblem = checkOptional(INGRESS_FIELDS.projectId, projectId) ?? checkOptional(INGRESS_FIELDS.requestId, requestId);
+  const account = fields.get(INGRESS_FIELDS.account);
+  const fieldProblem =
+    checkOptional(INGRESS_FIELDS.projectId, projectId) ??
+    checkOptional(INGRESS_FIELDS.requestId, requestId) ??
+    (checkAccountField(account) !== undefined ? `${checkAccountField(account)}, got ${previewValue(account)}` : undefined);
   if (fieldProblem !== undefined) return rejected('INVALID_FIELD', fieldProblem);
-  const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}) };
+  const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(account !== undefined ? { account } : {}) };
 
   const single = fields.get(INGRESS_FIELDS.sessionId);
   const batch = fields.get(INGRESS_FIELDS.sessionIds);

@@ -30,7 +30,7 @@ export interface Producer {
 export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX }: ProducerOptions = {}): Producer {
   const redis = connection ?? createRedis(redisUrl, { role: 'producer', name: 'bb-reaper:producer' });
   const queues = createQueues({ connection: redis, prefix });
-  const target = { queue: queues.closeQueue, redis };
+  const target = { queues, redis };
   return {
     queues,
     redis,
