@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../src/shared/redis.js';
 import { createProducer } from '../src/producer/index.js';
 import { processCpuMs, type Child } from './lib/child.js';
 import { followDrain, steadyRate } from './lib/drain.js';

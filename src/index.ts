@@ -32,11 +32,12 @@ export {
   type WithRetriesOptions,
 } from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';
-export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, parseCloseJobId, keys } from './shared/names.js';
+export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, parseCloseJobId, keys, keyPrefix, hashTagOf, type KeyScope } from './shared/names.js';
 export type { CloseJobData, CloseJobResult, DeadLetterData, AttemptRecord } from './shared/jobs.js';
 export { CLOSE_JOB_LIMITS, CLOSE_OUTCOMES } from './shared/jobs.js';
 export { createQueues, getQueueStats, DEAD_LETTER_STATES, type Queues, type QueueStats } from './shared/queues.js';
-export { createRedis } from './shared/redis.js';
+export { createRedis, waitForRedis, permanentRedisFault, type Redis, type RedisSettings, type CreateRedisOptions } from './shared/redis.js';
+export { aclRules, ACL_COMMANDS, ACL_OPTIONAL_COMMANDS } from './shared/redis-acl.js';
 export {
   createProducer,
   enqueueCloses,

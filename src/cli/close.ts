@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { SourcedInput } from '../producer/close-request.js';
 import { checkAccountName } from '../config/index.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
+import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { InputFormatError, readCloseInputs } from './toolkit/close-input.js';
 import { followCloses, printWaitReport, type FollowReport } from './toolkit/follow.js';
@@ -59,7 +61,7 @@ export function register(program: Command): void {
     .option('--wait', 'follow the closes until each is final, then print closed / already gone / dead-lettered')
     .addOption(durationOption('--wait-timeout <duration>', 'with --wait: give up after this long (e.g. 10m), exit 1'))
     .option('--json', 'print the report as JSON on stdout (progress lines on stderr are JSON too)');
-  addConfigOptions(cmd, ['redisUrl', 'prefix']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix']);
   cmd.addHelpText(
     'after',
     `
@@ -91,7 +93,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   }
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-close');
-  const producer = createProducer({ connection: redis, prefix: config.prefix });
+  const producer = createProducer({ connection: redis, prefix: keyPrefix(config) });
   try {
     const progress = createProgressReporter({ label: 'enqueue', unit: 'read', json: opts.json });
     let report;
@@ -118,7 +120,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
     if (!opts.json) printEnqueueReport(enqueued);
     let waited: FollowReport | undefined;
     if (opts.wait) {
-      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: config.prefix });
+      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: keyPrefix(config) });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) printJson({ ...enqueued, ...(waited ? { wait: waited } : {}) });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { DEFAULT_OLDEST_LIMIT, MAX_SLOTS_LIMIT } from '../ops/slots.js';
 import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
@@ -16,7 +17,7 @@ export function register(program: Command): void {
     )
     .addOption(intOption('--limit <n>', 'how many of the oldest sessions to show', { min: 1, max: MAX_SLOTS_LIMIT, default: DEFAULT_OLDEST_LIMIT }))
     .option('--json', 'print one JSON object on stdout');
-  addConfigOptions(cmd, ['apiKey', 'baseUrl', 'projectId', 'redisUrl', 'prefix']);
+  addConfigOptions(cmd, ['apiKey', 'baseUrl', 'projectId', ...REDIS_SETTINGS, 'prefix']);
   cmd.action(
     action(async (opts: Record<string, unknown> & { json?: boolean; limit: number }) => {
       const config = loadConfig(opts, ['apiKey']);

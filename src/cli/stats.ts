@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { describeWindow, HEARTBEAT_INTERVAL_MS, type WorkerStatus } from '../ops/liveness.js';
 import { gatherOpsSnapshot } from '../ops/snapshot.js';
+import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { createQueues, type QueueStats } from '../shared/queues.js';
 import { createSweepQueue, type SweepSchedule } from '../sweep/scheduler.js';
@@ -38,14 +40,14 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .option('--slots', 'also show the project\'s concurrency slots, as `bb-reaper slots` does (calls the Browserbase API: needs BROWSERBASE_API_KEY)')
     .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat within ${describeWindow()} (for container health checks)`);
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']);
   cmd.action(
     action(async (opts: { json?: boolean; healthcheck?: boolean; slots?: boolean }) => {
       // Without --slots, stats needs only Redis (and a health check never calls the API).
       const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : []);
       const redis = await connectRedis(config, 'cli-stats');
-      const queues = createQueues({ connection: redis, prefix: config.prefix });
-      const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
+      const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
+      const sweepQueue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
       try {
         const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
         const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps };

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.js';
-import type { Config } from '../config/index.js';
+import { REDIS_SETTINGS, type Config } from '../config/index.js';
+import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
 import { formatDuration } from '../shared/duration.js';
@@ -64,7 +65,7 @@ export function register(program: Command): void {
     .option('--list', 'list recurring sweeps')
     .addOption(new Option('--name <name>', 'name of the recurring sweep (several can coexist)').argParser(parseScheduleName).default(DEFAULT_SCHEDULE_NAME))
     .option('--json', 'print the report as JSON on stdout');
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']);
   cmd.addHelpText(
     'after',
     `
@@ -122,7 +123,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     await client.close();
     throw err;
   });
-  const queues = redis ? createQueues({ connection: redis, prefix: config.prefix }) : undefined;
+  const queues = redis ? createQueues({ connection: redis, prefix: keyPrefix(config) }) : undefined;
   const progress = createProgressReporter({ label: 'sweep', json: opts.json });
   try {
     let report: SweepReport;
@@ -148,7 +149,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     let waited: FollowReport | undefined;
     if (!opts.json) printSweepReport(report, params);
     if (opts.wait && queues && redis && report.enqueued && report.enqueued.jobIds.length > 0) {
-      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: config.prefix });
+      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: keyPrefix(config) });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) {
@@ -184,7 +185,7 @@ function printSweepReport(r: SweepReport, params: SweepParams): void {
 
 async function withSweepQueue<T>(config: Config, fn: (q: ReturnType<typeof createSweepQueue>, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
   const redis = await connectRedis(config, 'cli-sweep');
-  const queue = createSweepQueue({ connection: redis, prefix: config.prefix });
+  const queue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
   try {
     return await fn(queue, redis);
   } finally {
@@ -198,9 +199,9 @@ async function registerSchedule(config: Config, opts: SweepOptions, everyMs: num
     const schedule = await upsertSweepSchedule(queue, { name: opts.name, everyMs, params });
     if (opts.json) printJson({ registered: schedule });
     else {
-      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(config.prefix)}\`)\n`);
+      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(keyPrefix(config))}\`)\n`);
       printOut('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
-      await warnIfNoWorker(redis, config.prefix);
+      await warnIfNoWorker(redis, keyPrefix(config));
     }
     return EXIT.OK;
   });

@@ -1,6 +1,7 @@
 import { BbReaperError } from '../shared/errors.js';
+import { splitRedisUrls } from '../shared/redis.js';
 import { DEFAULT_ACCOUNT, findAccount, makeAccount, readAccountsFile, type Account } from './accounts.js';
-import { configSchema, PLAN_PRESETS, SETTINGS, type ParsedConfig, type SettingName } from './schema.js';
+import { configSchema, FILE_SETTINGS, PLAN_PRESETS, SETTINGS, type ParsedConfig, type SettingName } from './schema.js';
 
 /** The resolved configuration every part of bb-reaper is built from. */
 export type Config = Omit<ParsedConfig, 'rate' | 'concurrency'> & {
@@ -55,6 +56,12 @@ export interface ResolveConfigOptions {
   keysFor?: readonly string[];
   /** Reads a file as UTF-8 (the accounts file and key files). Default `readFileSync`. */
   readFile?: (path: string) => string;
+  /**
+   * Checks a file a setting names (`BB_REAPER_REDIS_CA` ...): returns why it cannot be read, or
+   * undefined when it can. The CLI passes one that reads the file system; left out, file settings
+   * are checked for shape only and resolving stays pure.
+   */
+  checkFile?: (path: string) => string | undefined;
 }
 
 /** Masks a secret, and the password inside a URL. */
@@ -62,7 +69,7 @@ export function maskValue(name: SettingName, value: unknown): string {
   if (value === undefined) return 'nothing';
   if (SETTINGS[name].secret) return '`***`';
   const s = String(value);
-  if (name === 'redisUrl') return `\`${maskUrlPassword(s)}\``;
+  if (name === 'redisUrl') return `\`${maskRedisUrls(s)}\``;
   return `\`${s}\``;
 }
 
@@ -90,10 +97,30 @@ export function maskUrlPassword(s: string): string {
 }
 
 /**
+ * A `REDIS_URL` with every password masked: each comma-separated seed node with
+ * {@link maskUrlPassword}. When the split may have cut a password holding `,redis://` (a part
+ * that is no URL, or a part without `@` before one with it), the whole string is masked as one
+ * URL instead: everything between the first `//` and the last `@` is hidden, which may hide more
+ * than the passwords, never less.
+ */
+export function maskRedisUrls(s: string): string {
+  const parts = splitRedisUrls(s);
+  const parses = (u: string) => {
+    try {
+      return new URL(u).host !== '';
+    } catch {
+      return false;
+    }
+  };
+  const cut = parts.some((u, i) => !parses(u) || (!u.includes('@') && parts.slice(i + 1).some((later) => later.includes('@'))));
+  return cut ? maskUrlPassword(s) : parts.map(maskUrlPassword).join(',');
+}
+
+/**
  * Applies flag > environment > default, validates everything with the one schema, fills rate and
  * concurrency from the plan preset, and throws a `ConfigError` listing every bad field. Pure.
  */
-export function resolveConfig({ flags = {}, env = {}, require = [], keysFor, readFile }: ResolveConfigOptions = {}): Config {
+export function resolveConfig({ flags = {}, env = {}, require = [], keysFor, readFile, checkFile }: ResolveConfigOptions = {}): Config {
   const raw: Partial<Record<SettingName, unknown>> = {};
   const sources: Partial<Record<SettingName, string>> = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
@@ -121,6 +148,14 @@ export function resolveConfig({ flags = {}, env = {}, require = [], keysFor, rea
   if ((raw.uiUser === undefined) !== (raw.uiPassword === undefined)) {
     const missing: SettingName = raw.uiUser === undefined ? 'uiUser' : 'uiPassword';
     issues.push({ field: missing, source: describe(missing), value: 'nothing', message: 'BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD must be set together' });
+  }
+  if (checkFile) {
+    for (const name of FILE_SETTINGS) {
+      const path = raw[name];
+      if (typeof path !== 'string') continue;
+      const why = checkFile(path);
+      if (why !== undefined) issues.push({ field: name, source: describe(name), value: maskValue(name, path), message: `cannot read the file (${why})` });
+    }
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {

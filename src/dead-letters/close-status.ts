@@ -5,7 +5,7 @@
  * is `waiting`, a parked one `failed`, a parked one back in `waiting`/`active` is being re-driven)
  * and reads BullMQ's hashes through the adapter in `shared/bullmq-keys.ts`.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { pipeInFinishedState, pipeJobFields } from '../shared/bullmq-keys.js';
 import type { CloseJobResult, CompletedOutcome, DeadLetterData } from '../shared/jobs.js';
 import { parseCloseJobId } from '../shared/names.js';

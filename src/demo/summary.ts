@@ -23,6 +23,8 @@ export const DEMO_SETTINGS = {
   burstAtFraction: 0.25,
   burstMs: 400,
   burstErrorRate: 0.3,
+  /** ...and lasts at least until it failed this many requests (each is retried). */
+  burstMinFailures: 3,
 } as const;
 
 /** What a demo run reports (`--json` prints it). */

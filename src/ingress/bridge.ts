@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { DEFAULT_PREFIX, keys } from '../shared/names.js';
 import { createQueues } from '../shared/queues.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type Redis } from '../shared/redis.js';
 import { backoffCeilingMs } from '../shared/backoff.js';
 import type { Logger } from '../shared/logger.js';
 import { keys } from '../shared/names.js';
@@ -118,7 +118,7 @@ export function createIngressConsumer({ connection: redis, prefix, logger: paren
   const { ingress: stream, ingressRejected } = keys(prefix);
   const logger = parentLogger.child({ component: 'ingress', consumer });
   const maintenance = createIngressMaintenance({ redis, stream, settings, logger });
-  const reader = redis.duplicate({ connectionName: 'bb-reaper:ingress-read' });
+  const reader = duplicateRedis(redis, 'bb-reaper:ingress-read');
   reader.on('error', () => {});
   const counters = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, setAside: 0 };
 

@@ -3,7 +3,7 @@
  * (`<prefix>:metrics`), so the `ui` process can serve `/metrics` for all workers together.
  * Field names are `<family>|<label>`; the histogram keeps one non-cumulative count per bucket.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
 import { keys } from '../shared/names.js';
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { BbReaperError } from '../shared/errors.js';
 import { bucketFor, codeLabel, FIELD, metricsKey, statusLabel, type CloseOutcomeLabel } from './counters.js';
 

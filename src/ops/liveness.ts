@@ -8,7 +8,7 @@
  * duration: a worker silent for longer has lost its jobs to the others anyway. A shorter window
  * would call a worker dead during a Redis failover or a long GC pause while it still owns its jobs.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { HEARTBEAT_INTERVAL_MS, readWorkerHeartbeats } from '../worker/heartbeat.js';
 
 /** A worker is alive while its last heartbeat is at most this old, ms. */

@@ -5,7 +5,7 @@
  * (`ops/liveness.ts`).
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis, SingleRedis } from '../shared/redis.js';
 import { readCounters, type CounterSnapshot } from '../metrics/counters.js';
 import type { MetricsSnapshot } from '../metrics/exposition.js';
 import { getQueueStats, type Queues, type QueueStats } from '../shared/queues.js';
@@ -48,7 +48,8 @@ export interface SnapshotSources {
 export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS }: SnapshotSources): Promise<OpsSnapshot> {
   const [stats, limiter, beats, counters, sweeps] = await Promise.all([
     getQueueStats(queues),
-    readLimiterState(redis, queues.prefix),
+    // LIMITER-TYPES: limiter-state.ts is still typed for one server; a Cluster answers the same HGETALL.
+    readLimiterState(redis as SingleRedis, queues.prefix),
     readWorkers(redis, queues.prefix, { windowMs: heartbeatMaxAgeMs }),
     readCounters(redis, queues.prefix),
     sweepQueue ? listSweepSchedules(sweepQueue) : Promise.resolve([]),

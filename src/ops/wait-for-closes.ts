@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { readCloseStatuses, type CloseStatus, type DeadLetterSummary } from '../dead-letters/close-status.js';
 import type { FinalOutcome } from '../shared/jobs.js';
 import type { Queues } from '../shared/queues.js';

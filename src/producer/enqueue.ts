@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { jobKey } from '../shared/bullmq-keys.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { CLOSE_JOB_NAME, DEFAULT_ACCOUNT } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
 import type { Queues } from '../shared/queues.js';

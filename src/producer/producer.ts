@@ -1,16 +1,18 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX } from '../shared/names.js';
+import { DEFAULT_PREFIX, keyPrefix } from '../shared/names.js';
 import { createQueues, type Queues } from '../shared/queues.js';
-import { createRedis, DEFAULT_REDIS_URL } from '../shared/redis.js';
+import { Cluster, createRedis, DEFAULT_REDIS_URL, type Redis, type RedisSettings } from '../shared/redis.js';
 import type { CloseInput } from './close-request.js';
 import { enqueueCloses, type EnqueueOptions, type EnqueueReport } from './enqueue.js';
 
-export interface ProducerOptions {
-  /** Redis URL; default `redis://127.0.0.1:6379`. Ignored when `connection` is given. */
+export interface ProducerOptions extends Partial<RedisSettings> {
+  /**
+   * Redis URL (with `redisCluster: true`, comma-separated seed nodes); default
+   * `redis://127.0.0.1:6379`. Ignored, with the other Redis settings, when `connection` is given.
+   */
   redisUrl?: string;
-  /** An ioredis connection to use (the caller keeps owning it). */
+  /** An ioredis connection (one server or a `Cluster`) to use (the caller keeps owning it). */
   connection?: Redis;
-  /** Key prefix; default `bb-reaper`. */
+  /** `BB_REAPER_PREFIX`; default `bb-reaper`. On a cluster the keys live under its hash tag (`{bb-reaper}`, see `keyPrefix`). */
   prefix?: string;
 }
 
@@ -27,9 +29,9 @@ export interface Producer {
   close(): Promise<void>;
 }
 
-export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX }: ProducerOptions = {}): Producer {
-  const redis = connection ?? createRedis(redisUrl, { role: 'producer', name: 'bb-reaper:producer' });
-  const queues = createQueues({ connection: redis, prefix });
+export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX, ...settings }: ProducerOptions = {}): Producer {
+  const redis = connection ?? createRedis({ ...settings, redisUrl }, { role: 'producer', name: 'bb-reaper:producer' });
+  const queues = createQueues({ connection: redis, prefix: keyPrefix({ prefix, redisCluster: redis instanceof Cluster }) });
   const target = { queues, redis };
   return {
     queues,

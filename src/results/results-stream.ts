@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { BbReaperError } from '../shared/errors.js';
 import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
 import { DEFAULT_PREFIX, keys } from '../shared/names.js';

@@ -8,7 +8,8 @@
  * - the lock of an active job is the string `<job key>:lock`, whose value is the worker's token.
  */
 import type { Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { Redis } from './redis.js';
 
 /** The part of a BullMQ `Queue` that names its keys. */
 export type QueueKeys = Pick<Queue, 'toKey' | 'keys'>;

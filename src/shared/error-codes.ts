@@ -47,6 +47,12 @@ export const ERROR_CODES = {
   // --- Redis.
   /** No Redis answers and none could be started (demo, test helpers). */
   REDIS_UNAVAILABLE: 'no Redis answers and none could be started',
+  /** Redis refused the user name or password of `REDIS_URL` (WRONGPASS, NOAUTH): fix the URL (exit 1 in the CLI). */
+  REDIS_AUTH_FAILED: 'Redis refused the credentials in REDIS_URL (wrong or missing user/password); retrying cannot help',
+  /** The TLS handshake with Redis failed for good: its certificate is not trusted (set `BB_REAPER_REDIS_CA`), names another host, or the port speaks no TLS. */
+  REDIS_TLS_FAILED: 'the TLS connection to Redis failed: its certificate is not trusted or names another host, or the port speaks no TLS',
+  /** Redis's ACL refused a command, key or channel to this user (NOPERM): grant the user bb-reaper's ACL rule. */
+  REDIS_NO_PERMISSION: "Redis's ACL refused a command, key or channel to this user (NOPERM); grant the rule the README gives",
 
   // --- Results stream.
   /** A result entry handed to the results writer is malformed (a bug in the caller). */

@@ -1,6 +1,7 @@
 /**
  * One place for queue names, job names, job ids and Redis key names. Every key bb-reaper writes
- * starts with the configured prefix (`BB_REAPER_PREFIX`, default `bb-reaper`).
+ * starts with the key prefix: `BB_REAPER_PREFIX` (default `bb-reaper`), wrapped in a hash tag on
+ * Redis Cluster ({@link keyPrefix}). Functions below that take a `prefix` take that key prefix.
  */
 
 /** Key prefix when none is configured (`BB_REAPER_PREFIX` / `--prefix`): the one place this default is written. */
@@ -89,6 +90,42 @@ export function parseCloseJobRef(jobId: string): { sessionId: string; account: s
 /** The account a close job id names (`default` for any id that names none). */
 export function accountOfJobId(jobId: string): string {
   return parseCloseJobRef(jobId)?.account ?? DEFAULT_ACCOUNT;
+}
+
+/**
+ * Where a key belongs: the deployment's `BB_REAPER_PREFIX` and whether Redis is a cluster.
+ * (Issue 13, accounts: add the account here, and give it its own tag in {@link keyPrefix}.)
+ */
+export interface KeyScope {
+  /** `BB_REAPER_PREFIX` as configured. */
+  prefix: string;
+  /** `BB_REAPER_REDIS_CLUSTER`. Default false. */
+  redisCluster?: boolean;
+}
+
+/**
+ * The hash tag of a key, as Redis Cluster reads it: the text between the first `{` and the first
+ * `}` after it, when not empty. Undefined when the key has none (then the whole key is hashed).
+ */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+/**
+ * What every key of a scope starts with: the one place that decides a key's hash tag, and so its
+ * cluster slot. BullMQ scripts, MULTI, pipelines and bb-reaper's own scripts touch several keys
+ * at once, which Redis Cluster allows only within one slot; so on a cluster every key of the scope
+ * lives under one tag: `bb-reaper` becomes `{bb-reaper}` (keys `{bb-reaper}:close:wait`,
+ * `{bb-reaper}:ingress`, ...). A prefix that already holds a tag (`app{bb}`) is used as it is. On
+ * one Redis the prefix is unchanged, so existing deployments keep their keys.
+ * Pure and idempotent: `keyPrefix({ prefix: keyPrefix(s), redisCluster: true }) === keyPrefix(s)`.
+ */
+export function keyPrefix({ prefix, redisCluster = false }: KeyScope): string {
+  if (!redisCluster || hashTagOf(prefix) !== undefined) return prefix;
+  return `{${prefix}}`;
 }
 
 /** Redis keys outside BullMQ's own, all under the prefix. */

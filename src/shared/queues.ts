@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { accountOfJobId, closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT } from './names.js';
+import { BbReaperError } from './errors.js';
+import { Cluster, type Redis } from './redis.js';
+import { accountOfJobId, closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT, hashTagOf } from './names.js';
 import type { CloseJobData, DeadLetterData } from './jobs.js';
 
 /**
@@ -35,10 +36,22 @@ export interface Queues {
 }
 
 /**
- * The two BullMQ queues, under the configured prefix, on a shared connection (the caller owns it).
+ * Throws `INVALID_OPTION` when `connection` is a Redis Cluster and `prefix` holds no hash tag:
+ * BullMQ's scripts touch several keys of a queue at once, which a cluster refuses across slots.
+ * Every queue bb-reaper opens passes through here.
+ */
+export function assertClusterSafePrefix(connection: Redis, prefix: string): void {
+  if (connection instanceof Cluster && hashTagOf(prefix) === undefined) {
+    throw new BbReaperError('INVALID_OPTION', `Expected a key prefix with a hash tag on Redis Cluster (e.g. \`{${prefix}}\`: use keyPrefix({ prefix, redisCluster: true })), got \`${prefix}\``);
+  }
+}
+
+/**
+ * The two BullMQ queues, under the key prefix (`keyPrefix`), on a shared connection (the caller owns it).
  * Default job options live here so every producer (library, CLI, ingress, re-drive) agrees.
  */
 export function createQueues({ connection, prefix }: { connection: Redis; prefix: string }): Queues {
+  assertClusterSafePrefix(connection, prefix);
   const closeQueues = new Map<string, Queue<CloseJobData>>();
   const closeQueueFor = (account: string): Queue<CloseJobData> => {
     let q = closeQueues.get(account);

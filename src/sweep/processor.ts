@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import type { BrowserbaseClient } from '../browserbase/index.js';
 import type { Logger } from '../shared/logger.js';
 import { createQueues } from '../shared/queues.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { z } from 'zod';
 import type { Queue } from 'bullmq';
 import { BrowserbaseError } from '../browserbase/errors.js';

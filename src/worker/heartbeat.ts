@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { keys } from '../shared/names.js';
 
 /** How often a worker process records that it is alive (ms). */

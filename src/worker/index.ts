@@ -2,7 +2,14 @@ export { createCloseWorker, defaultPrefetch, type CloseWorker, type CloseWorkerO
 export { createCloseProcessor, type CloseProcessorDeps } from './close-processor.js';
 export { WorkerEvents, type WorkerEventMap } from './events.js';
 export { createGlobalLimiter, LimiterStoppedError, minTimeFor, type GlobalLimiter, type GlobalLimiterOptions } from './limiter.js';
-export { readLimiterState, limiterKeys, type LimiterState } from './limiter-state.js';
+export { limiterKeys, type LimiterState } from './limiter-state.js';
+import type { Redis, SingleRedis } from '../shared/redis.js';
+import { readLimiterState as readLimiterStateOf } from './limiter-state.js';
+/**
+ * Reads the limiter state (for the UI, `stats` and tests); undefined when no worker ever ran.
+ * LIMITER-TYPES: limiter-state.ts is still typed for one server; a Cluster answers the same HGETALL.
+ */
+export const readLimiterState = (redis: Redis, prefix: string) => readLimiterStateOf(redis as SingleRedis, prefix);
 export { backoffDelayMs, rateLimitPauseMs, DEFAULT_BACKOFF_MAX_MS, MAX_RATE_LIMIT_PAUSE_MS } from './backoff.js';
 export {
   listDeadLetters,

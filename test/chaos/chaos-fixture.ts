@@ -9,10 +9,10 @@ import { SIM_KEY, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
 /** Flags every chaos worker gets: a dead worker's locks and limiter slots come back within seconds. */
 export const FAST_RECOVERY = ['--lock-duration', '2000', '--request-timeout', '1500'];
 
-/** Starts one real `bb-reaper worker` process on the fixture's queue and simulator. */
+/** Starts one real `bb-reaper worker` process on the fixture's queue (its Redis settings) and simulator. */
 export function spawnWorker(p: PipelineFixture, args: string[], redisUrl = p.config.redisUrl): CliProcess {
   return spawnCli(['worker', '--no-ingress', ...FAST_RECOVERY, ...args], {
-    env: { REDIS_URL: redisUrl, BB_REAPER_PREFIX: p.prefix, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url, LOG_LEVEL: 'error' },
+    env: { ...p.redisEnv, REDIS_URL: redisUrl, BB_REAPER_PREFIX: p.prefix, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url, LOG_LEVEL: 'error' },
   });
 }
 

@@ -3,6 +3,7 @@
  */
 import type { Config } from '../../config/index.js';
 import { DEFAULT_OLDEST_LIMIT, readSlots, type SlotsReport } from '../../ops/slots.js';
+import { keyPrefix } from '../../shared/names.js';
 import { printable } from '../../shared/printable.js';
 import { createQueues, type Queues } from '../../shared/queues.js';
 import type { Redis } from '../../shared/redis.js';
@@ -16,7 +17,7 @@ import { compactJson, displayText, formatAge, formatTable } from './table.js';
  */
 export async function gatherSlots(config: Config, { limit = DEFAULT_OLDEST_LIMIT, queues: given }: { limit?: number; queues?: Queues } = {}): Promise<SlotsReport> {
   const redis = given ? undefined : await connectRedis(config, 'cli-slots');
-  const queues = given ?? createQueues({ connection: redis as Redis, prefix: config.prefix });
+  const queues = given ?? createQueues({ connection: redis as Redis, prefix: keyPrefix(config) });
   const client = clientFor(config);
   try {
     return await readSlots({ client, queues, limit, ...(config.projectId ? { projectId: config.projectId } : {}) });
