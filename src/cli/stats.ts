@@ -8,6 +8,7 @@ import { printable } from '../shared/printable.js';
 import { createQueues, type QueueStats } from '../shared/queues.js';
 import { createSweepQueue, type SweepSchedule } from '../sweep/scheduler.js';
 import type { LimiterState } from '../worker/limiter-state.js';
+import type { LeaseCounts } from '../leases/lease-store.js';
 import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
@@ -28,6 +29,10 @@ export interface StatsReport {
   workers: WorkerStatus[];
   /** Recurring orphan sweeps. */
   sweeps: SweepSchedule[];
+  /** Leases: pending now (`active`, `due` past their deadline) and counts of events since the prefix was first used. */
+  leases: LeaseCounts;
+  /** Browser minutes closes saved: an upper bound (from each close to the session's expiresAt, sessions still running). */
+  minutesSaved: number;
   /** With `--slots` only: what `bb-reaper slots --json` prints (needs the API key). */
   slots?: SlotsReport;
 }
@@ -51,7 +56,7 @@ export function register(program: Command): void {
       const sweepQueue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
       try {
         const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
-        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps };
+        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps, leases: s.leases, minutesSaved: round2(s.minutesSaved) };
         if (opts.healthcheck) return checkHealth(report, opts.json);
         if (opts.slots) report.slots = await gatherSlots(config, { queues, account });
         if (opts.json) printJson(report);
@@ -103,9 +108,15 @@ export function formatStats(r: StatsReport, now = Date.now()): string {
   lines.push(
     `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${printable(w.id)} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (no heartbeat within ${describeWindow()})` : ''}`,
   );
+  const le = r.leases;
+  lines.push(
+    `leases        ${le.active} active${le.due > 0 ? ` (${le.due} past the deadline, waiting for a worker)` : ''}; ${le.fired} fired, ${le.released} released, ${le.cancelled} cancelled, ${le.renewed} renewals, ${le.created} created`,
+    `saved         ${round(r.minutesSaved)} browser minutes at most (upper bound: from each close to the session's expiresAt)`,
+  );
   if (r.sweeps.length === 0) lines.push('sweeps        none scheduled');
   else for (const [i, s] of formatSchedules(r.sweeps, now).trimEnd().split('\n').entries()) lines.push(`${i === 0 ? 'sweeps        ' : '              '}${s}`);
   return `${lines.join('\n')}\n`;
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;

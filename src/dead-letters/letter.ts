@@ -110,6 +110,7 @@ export function buildDeadLetter(job: FailedCloseJob, now = Date.now()): DeadLett
     message: failure.message,
     history,
     ...(isIntegerIn(data.redriveCount, 0, MAX_COUNT) ? { redriveCount: data.redriveCount } : {}),
+    ...(data.lease === true ? { lease: true as const } : {}),
   };
 }
 
@@ -159,5 +160,6 @@ export function deadLetterResult(letter: DeadLetterData): ResultEntry {
     errorCode: letter.errorCode,
     attempts: letter.attemptsMade,
     finishedAt: letter.deadLetteredAt,
+    ...(letter.lease === true ? { lease: true } : {}),
   };
 }

@@ -106,7 +106,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
       step(`queue UI: ${server.url}/ui`);
     }
 
-    const counts = { closed: 0, retries: 0, rateLimited: 0 };
+    const counts = { closed: 0, retries: 0, rateLimited: 0, minutesSaved: 0 };
     let burst: 'before' | 'on' | 'done' = 'before';
     // The burst lasts burstMs and until it has failed a few requests, so a machine too busy to
     // send any in burstMs still shows one (the summary promises retried 5xx answers).
@@ -129,8 +129,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
         maybeEndBurst();
       });
       w.events.on('rate-limited', () => counts.rateLimited++);
-      w.events.on('closed', () => {
+      w.events.on('closed', (r) => {
         counts.closed++;
+        counts.minutesSaved += r.minutesSaved ?? 0;
         if (burst === 'before' && counts.closed >= n * DEMO_SETTINGS.burstAtFraction) {
           burst = 'on';
           burstStartedAt = Date.now();
@@ -171,6 +172,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoRun> {
       pending: waited.pending,
       deadLetters: waited.deadLetters,
       retries: counts.retries,
+      minutesSaved: Math.round(counts.minutesSaved * 10) / 10,
       http429: simStats.requests.byStatus['429'] ?? 0,
       http5xx: Object.entries(simStats.requests.byStatus).filter(([s]) => s.startsWith('5')).reduce((a, [, v]) => a + v, 0),
       requests: simStats.requests.total,

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import { jobKey } from '../shared/bullmq-keys.js';
 import type { Redis } from '../shared/redis.js';
+import { checkCloseJobs } from '../leases/lease-store.js';
 import { CLOSE_JOB_NAME, DEFAULT_ACCOUNT } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
 import type { Queues } from '../shared/queues.js';
@@ -36,6 +36,12 @@ export interface EnqueueOptions {
    * For inputs that may be huge (elements of a file), e.g. a bounded preview.
    */
   reportInputAs?: (input: unknown) => unknown;
+  /**
+   * A session with a pending lease: `close` (default) closes it now, the close request wins and
+   * the lease is released; `keep` leaves the lease to its deadline (counted as a duplicate; sweeps
+   * do this, so a session its holder keeps renewing is no orphan).
+   */
+  leases?: 'close' | 'keep';
 }
 
 export interface EnqueueReport<O = unknown> {
@@ -43,6 +49,8 @@ export interface EnqueueReport<O = unknown> {
   accepted: number;
   /** Items whose close was already pending (or finished recently): a no-op. */
   duplicates: number;
+  /** Of `accepted`: sessions whose pending lease this request released (their close runs now). */
+  leasesReleased: number;
   /** Invalid items with their reason, and their origin when given as a `SourcedInput` (first `maxInvalidReported`). */
   invalid: InvalidItem<O>[];
   /** Number of invalid items in all. */
@@ -52,11 +60,6 @@ export interface EnqueueReport<O = unknown> {
 }
 
 export const DEFAULT_CHUNK_SIZE = 1000;
-
-/** Returns, for each key, 1 when it exists and 0 otherwise. */
-const EXISTS_MANY = `local r = {}
-for i = 1, #KEYS do r[i] = redis.call('EXISTS', KEYS[i]) end
-return r`;
 
 /** The close queues (one per account) and a connection to the same Redis. */
 export interface EnqueueTarget {
@@ -82,7 +85,7 @@ export async function enqueueCloses<O = unknown>(
   }
   const maxInvalid = opts.maxInvalidReported ?? 1000;
   const collect = opts.collectJobIds ?? true;
-  const report: EnqueueReport<O> = { accepted: 0, duplicates: 0, invalid: [], invalidCount: 0, jobIds: [] };
+  const report: EnqueueReport<O> = { accepted: 0, duplicates: 0, leasesReleased: 0, invalid: [], invalidCount: 0, jobIds: [] };
   const defaults = { projectId: opts.projectId, requestId: opts.requestId, account: opts.account };
   let processed = 0;
   let chunk: NormalizedRequest[] = [];
@@ -96,9 +99,10 @@ export async function enqueueCloses<O = unknown>(
       else byAccount.set(r.account, [r]);
     }
     for (const [account, items] of byAccount) {
-      const { accepted, duplicates } = await addChunk(queues.closeQueueFor(account), redis, items, opts.source ?? 'library');
+      const { accepted, duplicates, leasesReleased } = await addChunk({ queue: queues.closeQueueFor(account), redis }, items, opts.source ?? 'library', opts.leases ?? 'close');
       report.accepted += accepted;
       report.duplicates += duplicates;
+      report.leasesReleased += leasesReleased;
     }
     if (collect) for (const r of chunk) report.jobIds.push(r.jobId);
     chunk = [];
@@ -124,9 +128,15 @@ export async function enqueueCloses<O = unknown>(
 
 /**
  * Adds one chunk. Items whose job already exists (pending, or finished and still kept) and
- * repeats inside the chunk are duplicates; the rest go out in one `addBulk`.
+ * repeats inside the chunk are duplicates, except a pending lease, which this close request
+ * releases (`leases: 'close'`): its job runs now. The rest go out in one `addBulk`.
  */
-async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: NormalizedRequest[], source: string): Promise<{ accepted: number; duplicates: number }> {
+async function addChunk(
+  { queue, redis }: { queue: Queue<CloseJobData>; redis: Redis },
+  chunk: NormalizedRequest[],
+  source: string,
+  leases: 'close' | 'keep',
+): Promise<{ accepted: number; duplicates: number; leasesReleased: number }> {
   const seen = new Set<string>();
   const unique: NormalizedRequest[] = [];
   let duplicates = 0;
@@ -137,12 +147,14 @@ async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: Normal
       unique.push(r);
     }
   }
-  // One script checks the whole chunk: a pipeline of 1,000 EXISTS took 2-3x as long.
-  const exists = unique.length === 0 ? [] : ((await client.eval(EXISTS_MANY, unique.length, ...unique.map((r) => jobKey(queue, r.jobId)))) as number[]);
+  // One script checks the whole chunk (and releases pending leases): a pipeline of 1,000 EXISTS took 2-3x as long.
+  const found = await checkCloseJobs({ queue, redis }, leases === 'close' ? 'close' : 'check', unique.map((r) => r.jobId));
   const fresh: NormalizedRequest[] = [];
+  let leasesReleased = 0;
   unique.forEach((r, i) => {
-    if (exists[i] === 1) duplicates++;
-    else fresh.push(r);
+    if (found[i] === 'absent') fresh.push(r);
+    else if (found[i] === 'released') leasesReleased++;
+    else duplicates++;
   });
   if (fresh.length > 0) {
     const enqueuedAt = Date.now();
@@ -161,5 +173,5 @@ async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: Normal
       })),
     );
   }
-  return { accepted: fresh.length, duplicates };
+  return { accepted: fresh.length + leasesReleased, duplicates, leasesReleased };
 }

@@ -1,6 +1,7 @@
 import { DEFAULT_PREFIX, keyPrefix } from '../shared/names.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import { Cluster, createRedis, DEFAULT_REDIS_URL, type Redis, type RedisSettings } from '../shared/redis.js';
+import { createLease, type Lease, type LeaseOptions } from '../leases/lease-handle.js';
 import type { CloseInput } from './close-request.js';
 import { enqueueCloses, type EnqueueOptions, type EnqueueReport } from './enqueue.js';
 
@@ -26,6 +27,12 @@ export interface Producer {
   closeSessions(inputs: readonly CloseInput[], opts?: EnqueueOptions): Promise<EnqueueReport>;
   /** Enqueues closes from a stream with bounded memory (job ids are not collected by default). */
   closeSessionsFrom(inputs: AsyncIterable<CloseInput | unknown> | Iterable<CloseInput | unknown>, opts?: EnqueueOptions): Promise<EnqueueReport>;
+  /**
+   * "Close this session `ttl` from now unless I renew": creates the lease (or renews the pending
+   * one) and returns its handle (`renew`, `release`, `cancel`, `keepAlive`, `expiresAt`). A
+   * session whose close is already pending or done gets no lease: `status` says so.
+   */
+  lease(sessionId: string, opts: LeaseOptions): Promise<Lease>;
   close(): Promise<void>;
 }
 
@@ -39,6 +46,8 @@ export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefi
     closeSession: (sessionId, opts) => enqueueCloses(target, [sessionId], opts),
     closeSessions: (inputs, opts) => enqueueCloses(target, inputs, opts),
     closeSessionsFrom: (inputs, opts) => enqueueCloses(target, inputs, { collectJobIds: false, ...opts }),
+    // leases are the default account's for now (its queue): see the README's "Accounts"
+    lease: (sessionId, opts) => createLease({ queue: queues.closeQueue, redis }, sessionId, opts),
     async close() {
       await queues.close();
       if (!connection) await redis.quit().catch(() => redis.disconnect());

@@ -44,6 +44,14 @@ export const ERROR_CODES = {
   /** `flushIntervalMs` of the metrics recorder is not a number ≥ 0. */
   METRICS_OPTION_INVALID: 'a metrics recorder option is invalid',
 
+  // --- Leases (library, CLI, ingress): "close this session at T unless renewed".
+  /** A TTL outside 10 s..6 h, a renewal interval not shorter than the TTL, a deadline too soon or too far (exit 2 in the CLI). */
+  INVALID_LEASE: 'a lease option is invalid (the message names it and its value): a TTL must be 10 s to 6 h, a renewal interval shorter than the TTL',
+  /** Renewing or cancelling a lease that already fired at its deadline, was released or cancelled (exit 1 in the CLI). */
+  LEASE_ENDED: 'the lease already ended (fired at its deadline, released or cancelled) and nothing changed; the message says how and when',
+  /** Renewing, cancelling or releasing a session that has no lease. */
+  LEASE_NOT_FOUND: 'the session has no lease (never leased, or forgotten 24 h after its lease ended)',
+
   // --- Redis.
   /** No Redis answers and none could be started (demo, test helpers). */
   REDIS_UNAVAILABLE: 'no Redis answers and none could be started',

@@ -51,6 +51,11 @@ export interface CloseJobData {
   attemptsOffset?: number;
   /** Times this close was re-driven from the dead-letter queue. */
   redriveCount?: number;
+  /**
+   * Set on the close job of a lease (created by `producer.lease`, `bb-reaper lease`, the ingress
+   * fields `close_after` / `close_at`): the job waits delayed until the lease's deadline.
+   */
+  lease?: true;
 }
 
 /** One attempt at a close, as kept in the dead-letter provenance. */
@@ -83,7 +88,17 @@ export interface CloseJobResult {
   httpStatus: number;
   attempts: number;
   finishedAt: number;
+  /**
+   * Browser minutes this close saved at most: from the close to the session's `expiresAt`, for a
+   * session still running when it was released (an upper bound: it might have ended sooner anyway).
+   */
+  minutesSaved?: number;
+  /** How the lease of this close ended, for the close job of a lease: `fired` at its deadline, `released` before it, `superseded` by a close request. */
+  leaseEnd?: LeaseEnd;
 }
+
+/** How a lease's close came about: `fired` (deadline passed unrenewed), `released` (its holder), `superseded` (a close request). */
+export type LeaseEnd = 'fired' | 'released' | 'superseded';
 
 /** Data of a dead letter (queue `dead-letter`, job id = the source job id). */
 export interface DeadLetterData {
@@ -113,4 +128,6 @@ export interface DeadLetterData {
   parkedAt?: number;
   /** Number of times this close was re-driven before. */
   redriveCount?: number;
+  /** Set when the failed close was a lease's (its re-drive is a plain close). */
+  lease?: true;
 }

@@ -140,3 +140,21 @@ export function keys(prefix: string) {
     metrics: `${prefix}:metrics`,
   };
 }
+
+/**
+ * Keys of leases ("close this session at T unless renewed"). A lease is a delayed job of the close
+ * queue; these keys live in that queue's own key space (`<prefix>:close:…`, where BullMQ keeps
+ * its keys), so a script may touch them together with the queue's keys under one hash tag. None
+ * of them can be a job's key: BullMQ forbids `:` in job ids.
+ */
+export function leaseKeys(prefix: string) {
+  const base = `${prefix}:${CLOSE_QUEUE}:leases`;
+  return {
+    /** Sorted set of the close job ids of pending leases, scored by deadline (ms epoch). */
+    deadlines: `${base}:deadlines`,
+    /** Hash of lease counts since the prefix was first used: `created`, `renewed`, `fired`, `released`, `cancelled`. */
+    counts: `${base}:counts`,
+    /** Hash of one lease (its session, deadline, renewals, state, when it ended and when a worker took its close), kept 24 h after it ended. */
+    lease: (jobId: string) => `${base}:lease:${jobId}`,
+  };
+}

@@ -25,7 +25,11 @@ export interface RunSweepOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** One orphan sweep: list active sessions, select the orphans, enqueue their closes. */
+/**
+ * One orphan sweep: list active sessions, select the orphans, enqueue their closes. A session
+ * with a pending lease is no orphan (its holder renews it, or the lease closes it): it is left
+ * to its lease and counted as a duplicate.
+ */
 export async function runSweep({ client, target, params, dryRun = false, source = 'sweep', account, signal, onProgress }: RunSweepOptions): Promise<SweepReport> {
   const selection = await findOrphans(client, params, { signal });
   if (dryRun || selection.orphans.length === 0) {
@@ -33,6 +37,6 @@ export async function runSweep({ client, target, params, dryRun = false, source 
   }
   if (!target) throw new TypeError('runSweep needs `target` unless `dryRun` is true');
   const total = selection.orphans.length;
-  const r = await enqueueCloses(target, selection.orphans.map((o) => o.id), { source, ...(account !== undefined ? { account } : {}), ...(onProgress ? { onProgress: (p: { processed: number }) => onProgress(p.processed, total) } : {}) });
+  const r = await enqueueCloses(target, selection.orphans.map((o) => o.id), { source, leases: 'keep', ...(account !== undefined ? { account } : {}), ...(onProgress ? { onProgress: (p: { processed: number }) => onProgress(p.processed, total) } : {}) });
   return { ...selection, dryRun, enqueued: { accepted: r.accepted, duplicates: r.duplicates, invalid: r.invalidCount, jobIds: r.jobIds } };
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { deadLetterResult } from '../dead-letters/letter.js';
 import { startDeadLetterProcessor } from '../dead-letters/parking-worker.js';
 import { moveFailedToDeadLetter, moveToDeadLetter } from '../dead-letters/store.js';
+import { settleTakenLease } from '../leases/lease-store.js';
 import { readJobLock } from '../shared/bullmq-keys.js';
 import type { CloseJobData, CloseJobResult, DeadLetterData } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
@@ -107,6 +108,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     verify: opts.verify ?? false,
     lockStillHeld: async (job, token) => (await readJobLock(connection, queues.closeQueue, String(job.id))) === token,
+    leases: { taken: (job) => settleTakenLease({ queue: queues.closeQueue, redis: connection }, String(job.id)) },
     lockCheckAfterMs: Math.floor((opts.lockDurationMs ?? 30_000) / 3),
   });
   const worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
