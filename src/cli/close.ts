@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { REDIS_SETTINGS } from '../config/index.js';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { SourcedInput } from '../producer/close-request.js';
+import { checkAccountName } from '../config/index.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { keyPrefix } from '../shared/names.js';
@@ -21,6 +22,7 @@ import { displayText } from './toolkit/table.js';
 interface CloseOptions {
   file?: string;
   projectId?: string;
+  account?: string;
   requestId?: string;
   wait?: boolean;
   /** ms, parsed by commander. */
@@ -55,6 +57,7 @@ export function register(program: Command): void {
     .option('-f, --file <path>', 'read ids from this file (`-` for stdin)')
     .option('--project-id <id>', 'projectId sent with every close (default: the worker\'s BROWSERBASE_PROJECT_ID)')
     .option('--request-id <id>', 'requestId recorded with every close (echoed in the results stream)')
+    .option('--account <name>', 'account whose key closes them (see BB_REAPER_ACCOUNTS; default `default`)')
     .option('--wait', 'follow the closes until each is final, then print closed / already gone / dead-lettered')
     .addOption(durationOption('--wait-timeout <duration>', 'with --wait: give up after this long (e.g. 10m), exit 1'))
     .option('--json', 'print the report as JSON on stdout (progress lines on stderr are JSON too)');
@@ -78,6 +81,10 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   if (ids.length === 0 && opts.file === undefined) throw usageError('nothing to close: give session ids, --file FILE, or `-` to read stdin (see --help)');
   if (stdinCount > 1) throw usageError('stdin (`-`) can be read only once');
   if (opts.waitTimeout !== undefined && !opts.wait) throw usageError('--wait-timeout needs --wait');
+  if (opts.account !== undefined) {
+    const checked = checkAccountName(opts.account);
+    if (!checked.ok) throw usageError(`--account: ${checked.reason}`);
+  }
   if (opts.file !== undefined && opts.file !== '-') {
     const s = await stat(opts.file).catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot read --file \`${opts.file}\`: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
@@ -92,9 +99,10 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
     let report;
     try {
       // Every input goes to enqueueCloses with where it was: it validates each once and reports the invalid ones by place.
-      report = await enqueueCloses<string>({ queue: producer.queues.closeQueue, redis }, inputsOf(ids, opts.file), {
+      report = await enqueueCloses<string>({ queues: producer.queues, redis }, inputsOf(ids, opts.file), {
         ...(opts.projectId !== undefined ? { projectId: opts.projectId } : {}),
         ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}),
+        ...(opts.account !== undefined ? { account: opts.account } : {}),
         source: 'cli',
         collectJobIds: Boolean(opts.wait),
         maxInvalidReported: MAX_INVALID_KEPT,

@@ -24,7 +24,7 @@ import { formatDuration } from '../shared/duration.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { leaseOutcomeText } from './toolkit/leases.js';
 import { addReadCommand, retried, withClient, type Opts } from './toolkit/api-client.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
 import { choiceOption, collectOptionProblems, intOption, InvalidArgumentError, parseJsonValue, usageError } from './toolkit/options.js';
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .command('sessions')
     .summary('get, list, debug, record, log or create sessions directly')
     .description('Call the Browserbase API directly (needs BROWSERBASE_API_KEY): the seed\'s other actions. Reads are retried on 429/5xx; create is not (it is not idempotent).');
-  const withConfig = (c: Command) => addConfigOptions(c, ['apiKey', 'baseUrl', 'projectId']);
+  const withConfig = (c: Command) => addAccountOption(addConfigOptions(c, ['apiKey', 'baseUrl', 'projectId']));
 
   withConfig(sessions.command('get').description('Show one session.').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
     action(async (id: string, opts: Opts) =>

@@ -9,7 +9,7 @@ import { createQueues, type QueueStats } from '../shared/queues.js';
 import { createSweepQueue, type SweepSchedule } from '../sweep/scheduler.js';
 import type { LimiterState } from '../worker/limiter-state.js';
 import type { LeaseCounts } from '../leases/lease-store.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
@@ -45,11 +45,12 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .option('--slots', 'also show the project\'s concurrency slots, as `bb-reaper slots` does (calls the Browserbase API: needs BROWSERBASE_API_KEY)')
     .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat within ${describeWindow()} (for container health checks)`);
-  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  addAccountOption(addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']));
   cmd.action(
-    action(async (opts: { json?: boolean; healthcheck?: boolean; slots?: boolean }) => {
+    action(async (opts: { json?: boolean; healthcheck?: boolean; slots?: boolean; account?: string }) => {
       // Without --slots, stats needs only Redis (and a health check never calls the API).
-      const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : []);
+      const account = accountOption(opts);
+      const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : [], { keysFor: opts.slots && !opts.healthcheck ? [account] : [] });
       const redis = await connectRedis(config, 'cli-stats');
       const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
       const sweepQueue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
@@ -57,7 +58,7 @@ export function register(program: Command): void {
         const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
         const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps, leases: s.leases, minutesSaved: round2(s.minutesSaved) };
         if (opts.healthcheck) return checkHealth(report, opts.json);
-        if (opts.slots) report.slots = await gatherSlots(config, { queues });
+        if (opts.slots) report.slots = await gatherSlots(config, { queues, account });
         if (opts.json) printJson(report);
         else printOut(formatStats(report, s.at) + (report.slots ? `\n${formatSlots(report.slots)}` : ''));
         return EXIT.OK;

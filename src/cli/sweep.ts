@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.js';
+import { BrowserbaseError } from '../browserbase/index.js';
 import { REDIS_SETTINGS, type Config } from '../config/index.js';
 import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
@@ -17,7 +17,8 @@ import {
   upsertSweepSchedule,
 } from '../sweep/scheduler.js';
 import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { clientFor } from './toolkit/api-client.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { durationOption, InvalidArgumentError, usageError } from './toolkit/options.js';
@@ -65,7 +66,7 @@ export function register(program: Command): void {
     .option('--list', 'list recurring sweeps')
     .addOption(new Option('--name <name>', 'name of the recurring sweep (several can coexist)').argParser(parseScheduleName).default(DEFAULT_SCHEDULE_NAME))
     .option('--json', 'print the report as JSON on stdout');
-  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  addAccountOption(addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']));
   cmd.addHelpText(
     'after',
     `
@@ -102,7 +103,7 @@ async function runSweepCommand(opts: SweepOptions): Promise<number> {
     return registerSchedule(loadConfig(opts), opts, opts.every, params);
   }
   if (opts.dryRun && opts.wait) throw usageError('--wait cannot be combined with --dry-run');
-  return sweepNow(loadConfig(opts, ['apiKey']), opts, params);
+  return sweepNow(loadConfig(opts, ['apiKey'], { keysFor: [accountOption(opts)] }), opts, params);
 }
 
 const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -118,7 +119,8 @@ function parseScheduleName(name: string): string {
 }
 
 async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams): Promise<number> {
-  const client = createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+  const account = accountOption(opts);
+  const client = clientFor(config, account);
   const redis = opts.dryRun ? undefined : await connectRedis(config, 'cli-sweep').catch(async (err: unknown) => {
     await client.close();
     throw err;
@@ -130,8 +132,9 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     try {
       report = await runSweep({
         client,
-        ...(queues && redis ? { target: { queue: queues.closeQueue, redis } } : {}),
+        ...(queues && redis ? { target: { queues, redis } } : {}),
         params,
+        account,
         dryRun: Boolean(opts.dryRun),
         onProgress: (done, total) => {
           progress.setTotal(total);

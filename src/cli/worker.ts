@@ -3,6 +3,8 @@ import { BrowserbaseError } from '../browserbase/index.js';
 import { maskRedisUrls, REDIS_SETTINGS } from '../config/index.js';
 import { permanentRedisFault } from '../shared/redis.js';
 import { startWorkerService } from '../worker/service.js';
+import { findAccount, type Account } from '../config/index.js';
+import { DEFAULT_ACCOUNT } from '../shared/names.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { intOption } from './toolkit/options.js';
@@ -27,9 +29,15 @@ export function register(program: Command): void {
   cmd.addHelpText('after', '\nAt start, checks once that --base-url answers like the Browserbase API for the key (exits 1 with one line when it does not).\nStops in two stages: the first SIGTERM/SIGINT stops fetching and finishes in-flight closes (unsent jobs go back to the queue); a second signal or the timeout forces exit.');
   cmd.action(
     action(async (opts: WorkerOptions) => {
-      const config = loadConfig(opts, ['apiKey']);
+      const loaded = loadConfig(opts, ['apiKey'], { keysFor: [DEFAULT_ACCOUNT] });
+      // This version's worker serves the account `default` (from the accounts file or
+      // BROWSERBASE_API_KEY); closes for the other accounts wait in their queues, never dropped.
+      const served = findAccount(loaded.accounts, DEFAULT_ACCOUNT) as Account;
+      const config = { ...loaded, apiKey: served.apiKey, baseUrl: served.baseUrl, rate: served.rate, concurrency: served.concurrency, attempts: served.attempts, ...(served.projectId ? { projectId: served.projectId } : {}) };
       const lockDurationMs = opts.lockDuration;
       const logger = cliLogger(config);
+      const waiting = loaded.accounts.filter((a) => a.name !== DEFAULT_ACCOUNT).map((a) => a.name);
+      if (waiting.length > 0) logger.warn({ accounts: waiting }, `this worker serves the account ${DEFAULT_ACCOUNT} only; closes for ${waiting.join(', ')} wait in their queues (close@<account>) until a worker serves them`);
       const service = await startWorkerService({
         config,
         logger,

@@ -1,13 +1,20 @@
 import { BbReaperError } from '../shared/errors.js';
 import { splitRedisUrls } from '../shared/redis.js';
+import { DEFAULT_ACCOUNT, findAccount, makeAccount, readAccountsFile, type Account } from './accounts.js';
 import { configSchema, FILE_SETTINGS, PLAN_PRESETS, SETTINGS, type ParsedConfig, type SettingName } from './schema.js';
 
 /** The resolved configuration every part of bb-reaper is built from. */
 export type Config = Omit<ParsedConfig, 'rate' | 'concurrency'> & {
-  /** Max close requests per second, all workers together. */
+  /** Max close requests per second, all workers together (of the `default` account formed from the environment). */
   rate: number;
-  /** Max requests in flight, all workers together. */
+  /** Max requests in flight, all workers together (of the `default` account formed from the environment). */
   concurrency: number;
+  /**
+   * The accounts this configuration serves, never empty: those of the accounts file, plus
+   * `default` from `BROWSERBASE_API_KEY` when the file has no `default` and the key is set;
+   * without a file, the one account `default`. Keys are not enumerable (see `Account`).
+   */
+  accounts: Account[];
 };
 
 export type ConfigFlags = Partial<Record<SettingName, string | number | undefined>>;
@@ -40,8 +47,15 @@ export interface ResolveConfigOptions {
   flags?: ConfigFlags;
   /** The environment to read (pass `process.env`); never read implicitly. */
   env?: Record<string, string | undefined>;
-  /** Settings this command cannot run without, e.g. `['apiKey']`. */
+  /**
+   * Settings this command cannot run without, e.g. `['apiKey']`. With an accounts file, `apiKey`
+   * means "the keys of the accounts in `keysFor`" instead of `BROWSERBASE_API_KEY`.
+   */
   require?: SettingName[];
+  /** With `apiKey` required: the accounts whose keys must be readable. Default: every account. */
+  keysFor?: readonly string[];
+  /** Reads a file as UTF-8 (the accounts file and key files). Default `readFileSync`. */
+  readFile?: (path: string) => string;
   /**
    * Checks a file a setting names (`BB_REAPER_REDIS_CA` ...): returns why it cannot be read, or
    * undefined when it can. The CLI passes one that reads the file system; left out, file settings
@@ -106,7 +120,7 @@ export function maskRedisUrls(s: string): string {
  * Applies flag > environment > default, validates everything with the one schema, fills rate and
  * concurrency from the plan preset, and throws a `ConfigError` listing every bad field. Pure.
  */
-export function resolveConfig({ flags = {}, env = {}, require = [], checkFile }: ResolveConfigOptions = {}): Config {
+export function resolveConfig({ flags = {}, env = {}, require = [], keysFor, readFile, checkFile }: ResolveConfigOptions = {}): Config {
   const raw: Partial<Record<SettingName, unknown>> = {};
   const sources: Partial<Record<SettingName, string>> = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
@@ -122,7 +136,10 @@ export function resolveConfig({ flags = {}, env = {}, require = [], checkFile }:
   }
   const issues: ConfigIssue[] = [];
   const describe = (name: SettingName) => sources[name] ?? SETTINGS[name].env;
+  const withFile = raw.accountsFile !== undefined;
   for (const name of require) {
+    // With an accounts file the keys come from the accounts (checked below).
+    if (name === 'apiKey' && withFile) continue;
     if (raw[name] === undefined) {
       issues.push({ field: name, source: describe(name), value: 'nothing', message: 'required by this command' });
     }
@@ -148,6 +165,30 @@ export function resolveConfig({ flags = {}, env = {}, require = [], checkFile }:
     }
   }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  const preset = PLAN_PRESETS[parsed.data.plan];
-  return { ...parsed.data, rate: parsed.data.rate ?? preset.rate, concurrency: parsed.data.concurrency ?? preset.concurrency };
+  const c = parsed.data;
+  const preset = PLAN_PRESETS[c.plan];
+  const rate = c.rate ?? preset.rate;
+  const concurrency = c.concurrency ?? preset.concurrency;
+  const fromEnv = makeAccount(
+    { name: DEFAULT_ACCOUNT, keySource: describe('apiKey'), ...(c.projectId !== undefined ? { projectId: c.projectId } : {}), baseUrl: c.baseUrl, plan: c.plan, rate, concurrency, attempts: c.attempts },
+    c.apiKey,
+  );
+  let accounts = [fromEnv];
+  if (c.accountsFile !== undefined) {
+    const source = `${describe('accountsFile')} (${c.accountsFile})`;
+    const requireKeys = require.includes('apiKey') ? (keysFor ?? 'all') : 'none';
+    const read = readAccountsFile({ file: c.accountsFile, env, defaults: { baseUrl: c.baseUrl, plan: c.plan, attempts: c.attempts }, requireKeys, ...(readFile ? { readFile } : {}) });
+    for (const i of read.issues) issues.push({ field: i.field, source, value: i.value, message: i.message });
+    accounts = read.accounts;
+    // A one-key deployment that adds a file keeps its `default` from the environment.
+    if (!findAccount(accounts, DEFAULT_ACCOUNT) && c.apiKey !== undefined) accounts.unshift(fromEnv);
+  }
+  for (const name of keysFor ?? []) {
+    if (!findAccount(accounts, name)) {
+      const where = c.accountsFile !== undefined ? `${describe('accountsFile')} (${c.accountsFile})` : 'accounts (no BB_REAPER_ACCOUNTS file)';
+      issues.push({ field: 'account', source: where, value: `\`${name}\``, message: `no such account; configured: ${accounts.map((a) => a.name).join(', ')}` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { ...c, rate, concurrency, accounts };
 }

@@ -55,6 +55,7 @@ export const SETTINGS = {
   uiPassword: { env: 'BB_REAPER_UI_PASSWORD', flag: '--password', secret: true },
   metricsToken: { env: 'BB_REAPER_METRICS_TOKEN', flag: '--metrics-token', secret: true },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', secret: false },
+  accountsFile: { env: 'BB_REAPER_ACCOUNTS', flag: '--accounts', secret: false },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -71,12 +72,12 @@ export function isBooleanSetting(name: SettingName): boolean {
   return 'boolean' in s && s.boolean;
 }
 
-const intFrom = (min: number, max: number) =>
+export const intFrom = (min: number, max: number) =>
   z.coerce
     .number({ error: `expected an integer from ${min} to ${max}` })
     .pipe(z.number().int(`expected an integer from ${min} to ${max}`).min(min, `expected an integer from ${min} to ${max}`).max(max, `expected an integer from ${min} to ${max}`));
 
-const url = (protocols: string[]) =>
+export const url = (protocols: string[]) =>
   z.string().refine(
     (s) => {
       try {
@@ -172,6 +173,8 @@ export const configSchema = z
     metricsToken: uiSecret.optional(),
     /** pino log level. */
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    /** Path of the accounts file (JSON or YAML): many API keys, each with its own limits. See `config/accounts.ts`. */
+    accountsFile: z.string().min(1, 'expected a file path').optional(),
   })
   .superRefine((c, ctx) => {
     checkRedisSettings(c, ctx);

@@ -12,7 +12,7 @@ export interface DeadLetterProcessorOptions {
   connection: Redis;
   prefix: string;
   logger: Logger;
-  queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
+  queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue'>;
 }
 
 /**

@@ -18,14 +18,14 @@ import { rejectAndAck } from './stream.js';
 export function createEnqueueHandler({ connection, prefix = DEFAULT_PREFIX }: { connection: Redis; prefix?: string }): EntryHandler {
   const { ingress: stream, ingressRejected } = keys(prefix);
   const queues = createQueues({ connection, prefix });
-  const target = { queue: queues.closeQueue, redis: connection };
+  const target = { queues, redis: connection };
   return {
     async handle(entries, context) {
       const { requests, rejections } = parseEntries(entries, context);
       const closes = requests.filter((r) => r.origin.lease === undefined);
       // Leases first: a close of the same session in the same group then releases its lease,
       // as it would have, handled one entry after the other.
-      const leased = await leaseRequests(target, requests.filter((r) => r.origin.lease !== undefined), rejections);
+      const leased = await leaseRequests({ queue: queues.closeQueue, redis: connection }, requests.filter((r) => r.origin.lease !== undefined), rejections);
       let accepted = 0;
       let duplicates = 0;
       if (closes.length > 0) {

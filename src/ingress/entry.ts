@@ -1,6 +1,6 @@
 import { LeaseError, parseLeaseTtl, ttlUntil } from '../leases/lease-options.js';
 import { previewValue, printable } from '../shared/printable.js';
-import { MAX_FIELD_LENGTH, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
+import { MAX_FIELD_LENGTH, checkAccountField, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
 
 /** Field names of an entry of the ingress stream `<prefix>:ingress` (a public, documented schema). */
 export const INGRESS_FIELDS = {
@@ -8,6 +8,8 @@ export const INGRESS_FIELDS = {
   sessionIds: 'session_ids',
   projectId: 'project_id',
   requestId: 'request_id',
+  /** The account whose key closes the entry's sessions (default `default`). */
+  account: 'account',
   /** Makes the entry a lease: close this long after the entry is handled unless renewed (`90s`, `10m`). */
   closeAfter: 'close_after',
   /** Makes the entry a lease: close at this time (ms since the epoch) unless renewed. */
@@ -121,10 +123,11 @@ export interface ParsedIngressEntry {
   lease?: IngressLease;
 }
 
-/** `project_id` / `request_id` of an entry, as close request fields. */
+/** `project_id` / `request_id` / `account` of an entry, as close request fields. */
 export interface CorrelationFields {
   projectId?: string;
   requestId?: string;
+  account?: string;
 }
 
 /**
@@ -237,9 +240,13 @@ function readFields(pairs: readonly string[], now: number): IngressEntryRead {
 
   const projectId = fields.get(INGRESS_FIELDS.projectId);
   const requestId = fields.get(INGRESS_FIELDS.requestId);
-  const fieldProblem = checkOptional(INGRESS_FIELDS.projectId, projectId) ?? checkOptional(INGRESS_FIELDS.requestId, requestId);
+  const account = fields.get(INGRESS_FIELDS.account);
+  const fieldProblem =
+    checkOptional(INGRESS_FIELDS.projectId, projectId) ??
+    checkOptional(INGRESS_FIELDS.requestId, requestId) ??
+    (checkAccountField(account) !== undefined ? `${checkAccountField(account)}, got ${previewValue(account)}` : undefined);
   if (fieldProblem !== undefined) return rejected('INVALID_FIELD', fieldProblem);
-  const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}) };
+  const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(account !== undefined ? { account } : {}) };
   const lease = readLease(fields, now);
   if (typeof lease === 'string') return rejected('INVALID_FIELD', lease);
 

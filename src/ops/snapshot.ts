@@ -42,7 +42,7 @@ export interface OpsSnapshot {
 
 export interface SnapshotSources {
   redis: Redis;
-  queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>;
+  queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>;
   /** The sweep queue, for the recurring sweeps. */
   sweepQueue?: Queue<SweepJobData>;
   /**

@@ -64,7 +64,7 @@ interface Tracked {
  * than the close being followed: reporting a possible failure beats reporting a false success.
  */
 export async function waitForCloses(
-  { queues, redis }: { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis },
+  { queues, redis }: { queues: Pick<Queues, 'closeQueueOf' | 'deadLetterQueue'>; redis: Redis },
   jobIds: Iterable<string>,
   opts: WaitOptions = {},
 ): Promise<WaitReport> {

@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from '../shared/redis.js';
 import { checkCloseJobs } from '../leases/lease-store.js';
-import { CLOSE_JOB_NAME } from '../shared/names.js';
+import { CLOSE_JOB_NAME, DEFAULT_ACCOUNT } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
+import type { Queues } from '../shared/queues.js';
 import { isInvalid, normalizeCloseItem, type CloseInput, type InvalidItem, type NormalizedRequest, type SourcedInput } from './close-request.js';
 
 export interface EnqueueProgress {
@@ -18,6 +19,8 @@ export interface EnqueueOptions {
   projectId?: string;
   /** `requestId` for items that carry none. */
   requestId?: string;
+  /** The account for items that name none; default `default`. */
+  account?: string;
   /** Recorded in job data: `library`, `cli`, `ingress`, `sweep`... Default `library`. */
   source?: string;
   /** Jobs per `addBulk` call. Default 1000. */
@@ -58,9 +61,9 @@ export interface EnqueueReport<O = unknown> {
 
 export const DEFAULT_CHUNK_SIZE = 1000;
 
-/** The close queue and a connection to the same Redis. */
+/** The close queues (one per account) and a connection to the same Redis. */
 export interface EnqueueTarget {
-  queue: Queue<CloseJobData>;
+  queues: Pick<Queues, 'closeQueueFor'>;
   redis: Redis;
 }
 
@@ -72,7 +75,7 @@ export interface EnqueueTarget {
  * callers report invalid items from this report alone, validated once, here.
  */
 export async function enqueueCloses<O = unknown>(
-  { queue, redis }: EnqueueTarget,
+  { queues, redis }: EnqueueTarget,
   inputs: Iterable<CloseInput | SourcedInput<O> | unknown> | AsyncIterable<CloseInput | SourcedInput<O> | unknown>,
   opts: EnqueueOptions = {},
 ): Promise<EnqueueReport<O>> {
@@ -83,15 +86,24 @@ export async function enqueueCloses<O = unknown>(
   const maxInvalid = opts.maxInvalidReported ?? 1000;
   const collect = opts.collectJobIds ?? true;
   const report: EnqueueReport<O> = { accepted: 0, duplicates: 0, leasesReleased: 0, invalid: [], invalidCount: 0, jobIds: [] };
-  const defaults = { projectId: opts.projectId, requestId: opts.requestId };
+  const defaults = { projectId: opts.projectId, requestId: opts.requestId, account: opts.account };
   let processed = 0;
   let chunk: NormalizedRequest[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const { accepted, duplicates, leasesReleased } = await addChunk({ queue, redis }, chunk, opts.source ?? 'library', opts.leases ?? 'close');
-    report.accepted += accepted;
-    report.duplicates += duplicates;
-    report.leasesReleased += leasesReleased;
+    // One queue per account: a chunk's items go to their accounts' queues.
+    const byAccount = new Map<string, NormalizedRequest[]>();
+    for (const r of chunk) {
+      const list = byAccount.get(r.account);
+      if (list) list.push(r);
+      else byAccount.set(r.account, [r]);
+    }
+    for (const [account, items] of byAccount) {
+      const { accepted, duplicates, leasesReleased } = await addChunk({ queue: queues.closeQueueFor(account), redis }, items, opts.source ?? 'library', opts.leases ?? 'close');
+      report.accepted += accepted;
+      report.duplicates += duplicates;
+      report.leasesReleased += leasesReleased;
+    }
     if (collect) for (const r of chunk) report.jobIds.push(r.jobId);
     chunk = [];
     opts.onProgress?.({ processed, accepted: report.accepted, duplicates: report.duplicates, invalid: report.invalidCount });
@@ -120,7 +132,7 @@ export async function enqueueCloses<O = unknown>(
  * releases (`leases: 'close'`): its job runs now. The rest go out in one `addBulk`.
  */
 async function addChunk(
-  { queue, redis }: EnqueueTarget,
+  { queue, redis }: { queue: Queue<CloseJobData>; redis: Redis },
   chunk: NormalizedRequest[],
   source: string,
   leases: 'close' | 'keep',
@@ -155,6 +167,7 @@ async function addChunk(
           source,
           ...(r.projectId !== undefined ? { projectId: r.projectId } : {}),
           ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+          ...(r.account !== DEFAULT_ACCOUNT ? { account: r.account } : {}),
         },
         opts: { jobId: r.jobId },
       })),

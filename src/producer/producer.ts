@@ -39,14 +39,15 @@ export interface Producer {
 export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX, ...settings }: ProducerOptions = {}): Producer {
   const redis = connection ?? createRedis({ ...settings, redisUrl }, { role: 'producer', name: 'bb-reaper:producer' });
   const queues = createQueues({ connection: redis, prefix: keyPrefix({ prefix, redisCluster: redis instanceof Cluster }) });
-  const target = { queue: queues.closeQueue, redis };
+  const target = { queues, redis };
   return {
     queues,
     redis,
     closeSession: (sessionId, opts) => enqueueCloses(target, [sessionId], opts),
     closeSessions: (inputs, opts) => enqueueCloses(target, inputs, opts),
     closeSessionsFrom: (inputs, opts) => enqueueCloses(target, inputs, { collectJobIds: false, ...opts }),
-    lease: (sessionId, opts) => createLease(target, sessionId, opts),
+    // leases are the default account's for now (its queue): see the README's "Accounts"
+    lease: (sessionId, opts) => createLease({ queue: queues.closeQueue, redis }, sessionId, opts),
     async close() {
       await queues.close();
       if (!connection) await redis.quit().catch(() => redis.disconnect());

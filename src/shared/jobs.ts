@@ -35,6 +35,12 @@ export interface CloseJobData {
   projectId?: string;
   /** Caller's correlation id, echoed in the results stream. */
   requestId?: string;
+  /**
+   * The account whose key closes it. The queue decides (`close` is `default`'s, `close@<account>`
+   * another's); this field, written by bb-reaper's producers for accounts other than `default`,
+   * must name the same account when present.
+   */
+  account?: string;
   /** Milliseconds since the epoch when the close was first accepted. */
   enqueuedAt: number;
   /** Where it came from: `library`, `cli`, `ingress`, `sweep`, `redrive`, ... */
@@ -98,6 +104,8 @@ export type LeaseEnd = 'fired' | 'released' | 'superseded';
 export interface DeadLetterData {
   sourceQueue: string;
   sourceJobId: string;
+  /** The account of the close (`default` when none was named); absent in letters written before accounts. */
+  account?: string;
   /**
    * Creation time of the close job that failed (its BullMQ `timestamp`, ms epoch): with
    * `sourceJobId` it names that one run, so each failure of a re-driven close is its own result.

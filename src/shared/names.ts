@@ -18,29 +18,78 @@ export const SWEEP_QUEUE = 'sweep';
 /** Job name of a dead letter. */
 export const DEAD_LETTER_JOB_NAME = 'dead-letter';
 
+/** The account of a close that names none, and the one `BROWSERBASE_API_KEY` forms. */
+export const DEFAULT_ACCOUNT = 'default';
+/** What an account name looks like: it appears in queue names, job ids, metrics labels and CLI flags. */
+export const ACCOUNT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 /**
- * Deterministic job id of the close of one session: the same session enqueued twice while
- * pending is the same job. BullMQ forbids `:` in custom ids, so the id is percent-encoded.
+ * The BullMQ queue of one account's pending closes: `close` for `default` (the queue of every
+ * release before accounts), `close@<account>` for the others. A queue per account is what gives
+ * each account its own limit and keeps one account's backlog from delaying another's closes.
  */
-export function closeJobId(sessionId: string): string {
-  return `${CLOSE_JOB_ID_PREFIX}${encodeURIComponent(sessionId)}`;
+export function closeQueueName(account: string = DEFAULT_ACCOUNT): string {
+  return account === DEFAULT_ACCOUNT ? CLOSE_QUEUE : `${CLOSE_QUEUE}@${account}`;
 }
 
-/** What every {@link closeJobId} starts with. */
+/** The account whose queue this is, or undefined for a name that is no close queue. */
+export function accountOfQueue(queueName: string): string | undefined {
+  if (queueName === CLOSE_QUEUE) return DEFAULT_ACCOUNT;
+  const account = queueName.startsWith(`${CLOSE_QUEUE}@`) ? queueName.slice(CLOSE_QUEUE.length + 1) : undefined;
+  return account !== undefined && ACCOUNT_NAME_PATTERN.test(account) ? account : undefined;
+}
+
+/**
+ * Deterministic job id of the close of one session for one account: the same session enqueued
+ * twice while pending is the same job. `close-<session>` for `default` (as before accounts),
+ * `close@<account>/<session>` for the others, so a job id names its account and is unique across
+ * every account's queue (the dead-letter queue holds them all). BullMQ forbids `:` in custom ids,
+ * so the session id is percent-encoded (which also encodes every `/` and `@` in it).
+ */
+export function closeJobIdFor(account: string, sessionId: string): string {
+  const encoded = encodeURIComponent(sessionId);
+  return account === DEFAULT_ACCOUNT ? `${CLOSE_JOB_ID_PREFIX}${encoded}` : `${CLOSE_QUEUE}@${account}/${encoded}`;
+}
+
+/** {@link closeJobIdFor} of the `default` account (one argument, so `ids.map(closeJobId)` stays right). */
+export function closeJobId(sessionId: string): string {
+  return closeJobIdFor(DEFAULT_ACCOUNT, sessionId);
+}
+
+/** What every {@link closeJobId} of the `default` account starts with. */
 export const CLOSE_JOB_ID_PREFIX = 'close-';
 
 /**
  * The session id inside a close job id: the inverse of {@link closeJobId}. Undefined when `jobId`
- * is not one (no `close-` prefix, or not valid percent-encoding, e.g. a job added by another
- * client with its own id). Pure, never throws.
+ * is not one (no `close-` / `close@<account>/` prefix, or not valid percent-encoding, e.g. a job
+ * added by another client with its own id). Pure, never throws.
  */
 export function parseCloseJobId(jobId: string): string | undefined {
-  if (typeof jobId !== 'string' || !jobId.startsWith(CLOSE_JOB_ID_PREFIX)) return undefined;
+  return parseCloseJobRef(jobId)?.sessionId;
+}
+
+/** The session and account of a close job id (see {@link closeJobId}), or undefined. Pure, never throws. */
+export function parseCloseJobRef(jobId: string): { sessionId: string; account: string } | undefined {
+  if (typeof jobId !== 'string') return undefined;
+  let account = DEFAULT_ACCOUNT;
+  let encoded: string;
+  if (jobId.startsWith(CLOSE_JOB_ID_PREFIX)) encoded = jobId.slice(CLOSE_JOB_ID_PREFIX.length);
+  else if (jobId.startsWith(`${CLOSE_QUEUE}@`)) {
+    const slash = jobId.indexOf('/');
+    account = jobId.slice(CLOSE_QUEUE.length + 1, slash);
+    if (slash < 0 || !ACCOUNT_NAME_PATTERN.test(account) || account === DEFAULT_ACCOUNT) return undefined;
+    encoded = jobId.slice(slash + 1);
+  } else return undefined;
   try {
-    return decodeURIComponent(jobId.slice(CLOSE_JOB_ID_PREFIX.length));
+    return { sessionId: decodeURIComponent(encoded), account };
   } catch {
     return undefined;
   }
+}
+
+/** The account a close job id names (`default` for any id that names none). */
+export function accountOfJobId(jobId: string): string {
+  return parseCloseJobRef(jobId)?.account ?? DEFAULT_ACCOUNT;
 }
 
 /**

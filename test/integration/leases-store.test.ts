@@ -88,22 +88,22 @@ describe('leases in Redis (one atomic script per step, over the close queue\'s d
   it('a close request for a leased session wins: the lease is released and the close runs now; a sweep (`leases: keep`) leaves it', async () => {
     const t = await setup();
     await acquireLeases(t.target, ['lease-w', 'lease-k'], 60_000);
-    const kept = await enqueueCloses(t.target, ['lease-k'], { leases: 'keep' });
+    const kept = await enqueueCloses({ queues: t.queues, redis: t.target.redis }, ['lease-k'], { leases: 'keep' });
     expect(kept).toMatchObject({ accepted: 0, duplicates: 1, leasesReleased: 0 });
     expect(await t.state('lease-k')).toBe('delayed');
-    const report = await enqueueCloses(t.target, ['lease-w', 'fresh-1', 'lease-w']);
+    const report = await enqueueCloses({ queues: t.queues, redis: t.target.redis }, ['lease-w', 'fresh-1', 'lease-w']);
     expect(report).toMatchObject({ accepted: 2, duplicates: 1, leasesReleased: 1 });
     expect(await t.state('lease-w')).toBe('waiting');
     expect(await t.state('fresh-1')).toBe('waiting');
     expect((await renewLease(t.target, 'lease-w', 60_000)).ended?.state).toBe('released');
     // a second close request is a plain duplicate
-    expect(await enqueueCloses(t.target, ['lease-w'])).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await enqueueCloses({ queues: t.queues, redis: t.target.redis }, ['lease-w'])).toMatchObject({ accepted: 0, duplicates: 1 });
     await t.cleanup();
   });
 
   it('a lease for a session whose close is pending or done is a no-op reported as such', async () => {
     const t = await setup();
-    await enqueueCloses(t.target, ['closing-1', 'done-1']);
+    await enqueueCloses({ queues: t.queues, redis: t.target.redis }, ['closing-1', 'done-1']);
     const done = await t.queues.closeQueue.getJob(closeJobId('done-1'));
     await t.redis.zadd(t.queues.closeQueue.keys.completed as string, Date.now(), done!.id!);
     await t.redis.lrem(t.queues.closeQueue.keys.wait as string, 0, done!.id!);

@@ -1,3 +1,4 @@
+import { DEFAULT_ACCOUNT } from '../../shared/names.js';
 import { accessSync, constants } from 'node:fs';
 import { CommanderError, Option, type Command } from 'commander';
 import { ConfigError, isBooleanSetting, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../../config/index.js';
@@ -40,6 +41,7 @@ const FLAG_HELP: Record<SettingName, string> = {
   uiPassword: 'UI password (prefer the environment variable)',
   metricsToken: 'read-only token for GET /metrics only (prefer the environment variable)',
   logLevel: 'log level',
+  accountsFile: 'accounts file (JSON or YAML): many API keys, each with its own limits',
 };
 
 /** Adds the flags of these settings to a command, each naming its environment variable. */
@@ -52,7 +54,7 @@ export function addConfigOptions(cmd: Command, names: SettingName[]): Command {
 }
 
 /** Resolves the configuration from commander's parsed options and the environment. */
-export function loadConfig(opts: Record<string, unknown>, require: SettingName[] = []): Config {
+export function loadConfig(opts: Record<string, unknown>, require: SettingName[] = [], { keysFor }: { keysFor?: readonly string[] } = {}): Config {
   const flags: ConfigFlags = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const key = SETTINGS[name].flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -60,7 +62,17 @@ export function loadConfig(opts: Record<string, unknown>, require: SettingName[]
     if (typeof v === 'string' || typeof v === 'number') flags[name] = v;
     else if (v === true && isBooleanSetting(name)) flags[name] = 'true';
   }
-  return resolveConfig({ flags, env: process.env, require, checkFile: unreadable });
+  return resolveConfig({ flags, env: process.env, require, checkFile: unreadable, ...(keysFor ? { keysFor } : {}) });
+}
+
+/** `--account <name>` of a command that uses one account's key (`sessions`, `projects`, `slots`, `sweep`, `stats --slots`). */
+export function addAccountOption(cmd: Command): Command {
+  return cmd.option('--account <name>', 'the account whose API key, base URL and project to use (see BB_REAPER_ACCOUNTS; default `default`)');
+}
+
+/** The account a command's `--account` names, `default` when none. */
+export function accountOption(opts: Record<string, unknown>): string {
+  return typeof opts.account === 'string' ? opts.account : DEFAULT_ACCOUNT;
 }
 
 /** Why a file a setting names cannot be read, or undefined when it can. */
