@@ -81,6 +81,16 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`cannot listen on ${options.host}:${options.port}: ${code ?? (err as Error).message}`, EXIT.FAILURE);
   });
+  // Signal handlers first: a SIGINT sent as soon as the start line appears is a clean stop.
+  const stopped = shutdownOnSignal({
+    log: stderrShutdownLog,
+    messages: { stopping: 'stopping the simulator (send the signal again to exit at once)', secondSignal: 'second signal, exiting now' },
+    graceful: async (signal) => {
+      const total = sim.stats().requests.total;
+      await sim.close();
+      process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
+    },
+  });
   if (sessions > 0) sim.createSessions(sessions);
   const rate = options.rate ?? 0;
   if (flags.json) {
@@ -101,15 +111,7 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
     process.stdout.write(`Browserbase simulator listening on ${sim.url} (${limit}, ${sessions} sessions seeded)\n`);
   }
 
-  return shutdownOnSignal({
-    log: stderrShutdownLog,
-    messages: { stopping: 'stopping the simulator (send the signal again to exit at once)', secondSignal: 'second signal, exiting now' },
-    graceful: async (signal) => {
-      const total = sim.stats().requests.total;
-      await sim.close();
-      process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
-    },
-  });
+  return stopped;
 }
 
 /** Turns the flags into simulator options; a flag that is not even a number is reported here. */
