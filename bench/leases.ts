@@ -1,4 +1,3 @@
-import type { Redis } from '../src/shared/redis.js';
 import { acquireLeases, renewLease, type LeaseTarget } from '../src/leases/lease-store.js';
 import { createProducer, type Producer } from '../src/producer/index.js';
 import { readResults } from '../src/results/index.js';
@@ -8,6 +7,7 @@ import type { Child } from './lib/child.js';
 import { benchPrefix, fixed, percentile, ratio, waitUntil, type Bench, type BenchContext, type BenchResult } from './lib/report.js';
 import { SIM_KEY, startSimProcess } from './lib/sim-process.js';
 import { startCliWorkers, stopAll } from './lib/workers.js';
+import { redisCommandCounts } from './lib/redis-commands.js';
 
 const LEASES = 10_000;
 /** Deadlines are spread uniformly over this window, starting at the shortest TTL. */
@@ -17,17 +17,6 @@ const WORKERS = 2;
 const RATE = 1000;
 const CONCURRENCY = 100;
 const RENEWALS = 5_000;
-
-/** Commands Redis has run so far (those inside scripts included), and the script calls among them. */
-async function commandCounts(redis: Redis): Promise<{ all: number; scripts: number }> {
-  let all = 0;
-  let scripts = 0;
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
-    all += Number(m[2]);
-    if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
-  }
-  return { all, scripts };
-}
 
 /** Runs `fn` over `items` with at most `n` at once. */
 async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -49,13 +38,13 @@ async function renewalCost(ctx: BenchContext): Promise<{ lease: { all: number; s
     const ids = Array.from({ length: 1000 }, (_, i) => `renew-${i}`);
     await acquireLeases(target, ids, 600_000);
     const plain = await Promise.all(ids.slice(0, 100).map((id) => producer.queues.closeQueue.add(CLOSE_JOB_NAME, { sessionId: id, enqueuedAt: Date.now() }, { jobId: `plain-${id}`, delay: 600_000 })));
-    const c0 = await commandCounts(producer.redis);
+    const c0 = await redisCommandCounts(producer.redis);
     const t0 = Date.now();
     for (let i = 0; i < RENEWALS; i++) await renewLease(target, ids[i % ids.length] as string, 600_000);
     const seconds = (Date.now() - t0) / 1000;
-    const c1 = await commandCounts(producer.redis);
+    const c1 = await redisCommandCounts(producer.redis);
     for (let i = 0; i < 1000; i++) await plain[i % plain.length]?.changeDelay(600_000);
-    const c2 = await commandCounts(producer.redis);
+    const c2 = await redisCommandCounts(producer.redis);
     // each INFO is itself one command
     return {
       lease: { all: (c1.all - c0.all - 1) / RENEWALS, scripts: (c1.scripts - c0.scripts) / RENEWALS, perSecond: RENEWALS / seconds },

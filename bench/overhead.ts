@@ -1,10 +1,10 @@
-import type { Redis } from '../src/shared/redis.js';
 import { createProducer } from '../src/producer/index.js';
 import { processCpuMs, type Child } from './lib/child.js';
 import { followDrain, steadyRate } from './lib/drain.js';
 import { benchPrefix, fixed, median, ratio, type Bench, type BenchContext, type BenchResult } from './lib/report.js';
 import { startSimProcess } from './lib/sim-process.js';
 import { startCliWorkers, startRawWorker } from './lib/workers.js';
+import { redisCommandCounts } from './lib/redis-commands.js';
 
 const CLOSES = 10_000;
 const CONCURRENCY = 50;
@@ -16,17 +16,6 @@ interface Run {
   redisCpuPerClose: number;
   redisCommandsPerClose: number;
   redisScriptsPerClose: number;
-}
-
-/** Commands Redis has run so far, those inside Lua scripts included, and the scripts (EVALSHA/EVAL) among them. */
-async function redisCommands(redis: Redis): Promise<{ all: number; scripts: number }> {
-  let all = 0;
-  let scripts = 0;
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
-    all += Number(m[2]);
-    if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
-  }
-  return { all, scripts };
 }
 
 async function drainOnce(ctx: BenchContext, kind: 'raw' | 'bb-reaper'): Promise<Run> {
@@ -43,12 +32,12 @@ async function drainOnce(ctx: BenchContext, kind: 'raw' | 'bb-reaper'): Promise<
     await producer.closeSessions(ids);
     const cpu0 = worker?.cpuMs() ?? 0;
     const redis0 = processCpuMs(ctx.redisPid);
-    const commands0 = await redisCommands(producer.redis);
+    const commands0 = await redisCommandCounts(producer.redis);
     await producer.queues.closeQueue.resume();
     const drain = await followDrain(sim, (s) => s.closes.released >= CLOSES, { everyMs: 25 });
     const cpu = (worker?.cpuMs() ?? 0) - cpu0;
     const redisCpu = processCpuMs(ctx.redisPid) - redis0;
-    const commands1 = await redisCommands(producer.redis);
+    const commands1 = await redisCommandCounts(producer.redis);
     return {
       rate: steadyRate(drain.samples, CLOSES),
       workerCpuPerClose: cpu / CLOSES,
