@@ -16,6 +16,33 @@ export function spawnWorker(p: PipelineFixture, args: string[], redisUrl = p.con
   });
 }
 
+/** One SIGKILL of {@link killWorkersDuring}: the closes released when it struck, and how the victim ended. */
+export interface WorkerKill {
+  releasedAtKill: number;
+  signal: string | null;
+}
+
+/**
+ * Runs two worker processes and, each time the simulator has released `killAt[i]` closes, kills
+ * one with SIGKILL and starts a fresh one beside the survivor. Returns the two workers running at
+ * the end (stop them with {@link stopWorkers}) and the kills.
+ */
+export async function killWorkersDuring(p: PipelineFixture, args: string[], killAt: readonly number[]): Promise<{ workers: CliProcess[]; kills: WorkerKill[] }> {
+  let workers: CliProcess[] = [spawnWorker(p, args), spawnWorker(p, args)];
+  const kills: WorkerKill[] = [];
+  for (const at of killAt) {
+    await waitFor(`${at} closes released`, () => p.sim.stats().closes.released >= at, 120_000, 20);
+    const [victim, survivor] = workers as [CliProcess, CliProcess];
+    const releasedAtKill = p.sim.stats().closes.released;
+    victim.kill('SIGKILL');
+    const { signal } = await victim.exited;
+    await victim.close();
+    kills.push({ releasedAtKill, signal });
+    workers = [survivor, spawnWorker(p, args)];
+  }
+  return { workers, kills };
+}
+
 /** Two-stage-shutdown check: SIGTERM each worker; each must exit 0. */
 export async function stopWorkers(workers: CliProcess[]): Promise<void> {
   for (const w of workers) w.kill('SIGTERM');

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { startPipeline, waitFor } from '../helpers/pipeline.js';
-import type { CliProcess } from '../helpers/cli-process.js';
+import { startPipeline } from '../helpers/pipeline.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
-import { reportChaos, spawnWorker, stopWorkers, verifyConservation } from './chaos-fixture.js';
+import { killWorkersDuring, reportChaos, stopWorkers, verifyConservation } from './chaos-fixture.js';
 
 describe('chaos on Redis Cluster: worker processes killed with SIGKILL', () => {
   it('kill -9 a worker three times during a 3 000-close drain on a three-master cluster: nothing lost, every close final', async () => {
@@ -13,19 +12,7 @@ describe('chaos on Redis Cluster: worker processes killed with SIGKILL', () => {
       const ids = p.sim.createSessions(n);
       const startedAt = Date.now();
       expect((await p.producer.closeSessions(ids)).accepted).toBe(n);
-      const args = ['--rate', '400', '--concurrency', '20'];
-      let workers: CliProcess[] = [spawnWorker(p, args), spawnWorker(p, args)];
-      const kills: Array<{ releasedAtKill: number; signal: string | null }> = [];
-      for (const at of [600, 1300, 2000]) {
-        await waitFor(`${at} closes released`, () => p.sim.stats().closes.released >= at, 120_000, 20);
-        const [victim, survivor] = workers as [CliProcess, CliProcess];
-        const releasedAtKill = p.sim.stats().closes.released;
-        victim.kill('SIGKILL');
-        const { signal } = await victim.exited;
-        await victim.close();
-        kills.push({ releasedAtKill, signal });
-        workers = [survivor, spawnWorker(p, args)];
-      }
+      const { workers, kills } = await killWorkersDuring(p, ['--rate', '400', '--concurrency', '20'], [600, 1300, 2000]);
       expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
       for (const k of kills) expect(k.releasedAtKill).toBeLessThan(n);
 
