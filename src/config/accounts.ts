@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ACCOUNT_NAME_PATTERN, DEFAULT_ACCOUNT } from '../shared/names.js';
+import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, DEFAULT_ACCOUNT } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { intFrom, LIMITS, PLAN_PRESETS, PLANS, url, type Plan } from './schema.js';
 
@@ -22,7 +22,7 @@ export { ACCOUNT_NAME_PATTERN, DEFAULT_ACCOUNT };
 export function checkAccountName(name: unknown): { ok: true; name: string } | { ok: false; reason: string } {
   if (typeof name !== 'string') return { ok: false, reason: `expected an account name (a string), got ${typeof name}` };
   if (ACCOUNT_NAME_PATTERN.test(name)) return { ok: true, name };
-  return { ok: false, reason: `expected an account name of 1-63 characters: lowercase letters, digits, \`_\` and \`-\`, starting with a letter or digit, got \`${printable(name.slice(0, 80))}\`` };
+  return { ok: false, reason: `expected an account name: ${ACCOUNT_NAME_RULE}, got \`${printable(name.slice(0, 80))}\`` };
 }
 
 /** One account as the file gives it. */
@@ -159,11 +159,12 @@ export function readAccountsFile(o: ReadAccountsOptions): { accounts: Account[];
     const parsed = accountEntrySchema.safeParse(entry);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        const path = issue.path.length > 0 ? issue.path.map(String).join('.') : (issue as { keys?: string[] }).keys?.join(', ') ?? '';
-        const field = issue.code === 'unrecognized_keys' ? `${at}.${(issue as { keys: string[] }).keys.join(', ')}` : `${at}.${path}`;
-        const value = issue.code === 'unrecognized_keys' ? shown((issue as { keys: string[] }).keys.map((k) => entry[k])[0]) : shown(issue.path.length > 0 ? entry[String(issue.path[0])] : undefined);
-        const message = issue.code === 'unrecognized_keys' ? `unknown field; an account has apiKeyEnv or apiKeyFile, and optional projectId, baseUrl, plan, rate, concurrency, attempts` : issue.message;
-        issues.push({ field, value, message });
+        if (issue.code === 'unrecognized_keys') {
+          const message = 'unknown field; an account has apiKeyEnv or apiKeyFile, and optional projectId, baseUrl, plan, rate, concurrency, attempts';
+          issues.push({ field: `${at}.${issue.keys.join(', ')}`, value: shown(entry[issue.keys[0] as string]), message });
+        } else {
+          issues.push({ field: `${at}.${issue.path.map(String).join('.')}`, value: shown(entry[String(issue.path[0])]), message: issue.message });
+        }
       }
       continue;
     }

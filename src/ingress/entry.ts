@@ -241,10 +241,11 @@ function readFields(pairs: readonly string[], now: number): IngressEntryRead {
   const projectId = fields.get(INGRESS_FIELDS.projectId);
   const requestId = fields.get(INGRESS_FIELDS.requestId);
   const account = fields.get(INGRESS_FIELDS.account);
+  const accountProblem = checkAccountField(account);
   const fieldProblem =
     checkOptional(INGRESS_FIELDS.projectId, projectId) ??
     checkOptional(INGRESS_FIELDS.requestId, requestId) ??
-    (checkAccountField(account) !== undefined ? `${checkAccountField(account)}, got ${previewValue(account)}` : undefined);
+    (accountProblem !== undefined ? `${accountProblem}, got ${previewValue(account)}` : undefined);
   if (fieldProblem !== undefined) return rejected('INVALID_FIELD', fieldProblem);
   const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(account !== undefined ? { account } : {}) };
   const lease = readLease(fields, now);

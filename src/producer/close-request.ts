@@ -1,5 +1,5 @@
 import { validateSessionId } from '../browserbase/index.js';
-import { ACCOUNT_NAME_PATTERN, closeJobIdFor, DEFAULT_ACCOUNT } from '../shared/names.js';
+import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, closeJobIdFor, DEFAULT_ACCOUNT } from '../shared/names.js';
 
 /** One close request: a session id, or an object with its correlation fields. */
 export interface CloseRequest {
@@ -75,7 +75,7 @@ export function checkOptionalField(name: string, v: unknown): string | undefined
 /** The rule for an `account` field: absent, or an account name (`shared/names.ts`). Returns what is wrong, or undefined. */
 export function checkAccountField(v: unknown): string | undefined {
   if (v === undefined || (typeof v === 'string' && ACCOUNT_NAME_PATTERN.test(v))) return undefined;
-  return '`account` must be an account name: 1-63 characters of lowercase letters, digits, `_` and `-`, starting with a letter or digit';
+  return `\`account\` must be an account name: ${ACCOUNT_NAME_RULE}`;
 }
 
 /**

@@ -22,6 +22,8 @@ export const DEAD_LETTER_JOB_NAME = 'dead-letter';
 export const DEFAULT_ACCOUNT = 'default';
 /** What an account name looks like: it appears in queue names, job ids, metrics labels and CLI flags. */
 export const ACCOUNT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** {@link ACCOUNT_NAME_PATTERN} in words, for messages. */
+export const ACCOUNT_NAME_RULE = '1-63 characters of lowercase letters, digits, `_` and `-`, starting with a letter or digit';
 
 /**
  * The BullMQ queue of one account's pending closes: `close` for `default` (the queue of every
