@@ -186,7 +186,7 @@ export interface LeaseInfo {
 
 /** Pending leases, soonest deadline first (`offset`, `limit`), and how many there are. */
 export async function listLeases({ queue, redis }: LeaseTarget, { offset = 0, limit = 100 }: { offset?: number; limit?: number } = {}): Promise<{ total: number; leases: LeaseInfo[] }> {
-  const k = leaseKeys(queue.opts.prefix ?? 'bull');
+  const k = leaseKeys(queue.opts.prefix ?? 'bull'); // the default account's queue (leases per account: issue 13)
   const [total, rows] = await Promise.all([redis.zcard(k.deadlines), redis.zrange(k.deadlines, offset, offset + limit - 1, 'WITHSCORES')]);
   const ids: Array<[string, number]> = [];
   for (let i = 0; i + 1 < rows.length; i += 2) ids.push([rows[i] as string, Number(rows[i + 1])]);

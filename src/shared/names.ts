@@ -94,10 +94,7 @@ export function accountOfJobId(jobId: string): string {
   return parseCloseJobRef(jobId)?.account ?? DEFAULT_ACCOUNT;
 }
 
-/**
- * Where a key belongs: the deployment's `BB_REAPER_PREFIX` and whether Redis is a cluster.
- * (Issue 13, accounts: add the account here, and give it its own tag in {@link keyPrefix}.)
- */
+/** Where a key belongs: the deployment's `BB_REAPER_PREFIX` and whether Redis is a cluster. */
 export interface KeyScope {
   /** `BB_REAPER_PREFIX` as configured. */
   prefix: string;
@@ -130,6 +127,33 @@ export function keyPrefix({ prefix, redisCluster = false }: KeyScope): string {
   return `{${prefix}}`;
 }
 
+/**
+ * The key prefix of one account's own keys — its close queue (BullMQ's prefix for it), its leases
+ * and its limiter — given the deployment's key prefix ({@link keyPrefix}). The one place that
+ * decides which shard an account lives on: when the prefix holds a hash tag (always on a Redis
+ * Cluster) every account but `default` gets its own tag, `{bb-reaper}` → `{bb-reaper@prod}`, so
+ * accounts spread over the shards while each account's keys stay in one slot (BullMQ's and
+ * bb-reaper's scripts touch several of them at once). `default` keeps the deployment's prefix, and
+ * on one Redis (no tag) every account shares it (its keys differ by queue name). What is shared by
+ * all accounts (dead letters, results, ingress, heartbeats, metrics) stays under the deployment's
+ * prefix. Pure.
+ */
+export function accountKeyPrefix(prefix: string, account: string = DEFAULT_ACCOUNT): string {
+  if (account === DEFAULT_ACCOUNT) return prefix;
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  if (close <= open + 1) return prefix;
+  return `${prefix.slice(0, close)}@${account}${prefix.slice(close)}`;
+}
+
+/**
+ * Base of one account's limiter keys (`:state`, `:ok`, `:leases` under it): `<prefix>:limiter` for
+ * `default` (as before accounts), `<account prefix>:limiter@<account>` for the others.
+ */
+export function limiterKeyBase(prefix: string, account: string = DEFAULT_ACCOUNT): string {
+  return account === DEFAULT_ACCOUNT ? keys(prefix).limiter : `${accountKeyPrefix(prefix, account)}:limiter@${account}`;
+}
+
 /** Redis keys outside BullMQ's own, all under the prefix. */
 export function keys(prefix: string) {
   return {
@@ -138,6 +162,8 @@ export function keys(prefix: string) {
     results: `${prefix}:results`,
     limiter: `${prefix}:limiter`,
     workerHeartbeat: `${prefix}:workers`,
+    /** Hash: worker id → JSON array of the names of the accounts it serves (written with its heartbeat; names only, never keys). */
+    workerAccounts: `${prefix}:workers:accounts`,
     /** Hash all worker processes add their metric counts to. */
     metrics: `${prefix}:metrics`,
   };
@@ -149,8 +175,8 @@ export function keys(prefix: string) {
  * its keys), so a script may touch them together with the queue's keys under one hash tag. None
  * of them can be a job's key: BullMQ forbids `:` in job ids.
  */
-export function leaseKeys(prefix: string) {
-  const base = `${prefix}:${CLOSE_QUEUE}:leases`;
+export function leaseKeys(prefix: string, account: string = DEFAULT_ACCOUNT) {
+  const base = `${accountKeyPrefix(prefix, account)}:${closeQueueName(account)}:leases`;
   return {
     /** Sorted set of the close job ids of pending leases, scored by deadline (ms epoch). */
     deadlines: `${base}:deadlines`,

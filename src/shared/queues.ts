@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { BbReaperError } from './errors.js';
 import { Cluster, type Redis } from './redis.js';
-import { accountOfJobId, closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT, hashTagOf } from './names.js';
+import { accountKeyPrefix, accountOfJobId, closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT, hashTagOf } from './names.js';
 import type { CloseJobData, DeadLetterData } from './jobs.js';
 
 /**
@@ -58,7 +58,7 @@ export function createQueues({ connection, prefix }: { connection: Redis; prefix
     if (!q) {
       q = new Queue<CloseJobData>(closeQueueName(account), {
         connection,
-        prefix,
+        prefix: accountKeyPrefix(prefix, account),
         defaultJobOptions: { removeOnComplete: COMPLETED_RETENTION, removeOnFail: false },
       });
       q.on('error', () => {});
