@@ -4,6 +4,7 @@ import { checkCloseJobs } from '../leases/lease-store.js';
 import { CLOSE_JOB_NAME, DEFAULT_ACCOUNT } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
 import type { Queues } from '../shared/queues.js';
+import { noteAccountUsed } from '../shared/account-registry.js';
 import { isInvalid, normalizeCloseItem, type CloseInput, type InvalidItem, type NormalizedRequest, type SourcedInput } from './close-request.js';
 
 export interface EnqueueProgress {
@@ -63,7 +64,7 @@ export const DEFAULT_CHUNK_SIZE = 1000;
 
 /** The close queues (one per account) and a connection to the same Redis. */
 export interface EnqueueTarget {
-  queues: Pick<Queues, 'closeQueueFor'>;
+  queues: Pick<Queues, 'closeQueueFor' | 'prefix'>;
   redis: Redis;
 }
 
@@ -99,6 +100,7 @@ export async function enqueueCloses<O = unknown>(
       else byAccount.set(r.account, [r]);
     }
     for (const [account, items] of byAccount) {
+      await noteAccountUsed(redis, queues.prefix, account);
       const { accepted, duplicates, leasesReleased } = await addChunk({ queue: queues.closeQueueFor(account), redis }, items, opts.source ?? 'library', opts.leases ?? 'close');
       report.accepted += accepted;
       report.duplicates += duplicates;

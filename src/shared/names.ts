@@ -164,6 +164,8 @@ export function keys(prefix: string) {
     workerHeartbeat: `${prefix}:workers`,
     /** Hash: worker id → JSON array of the names of the accounts it serves (written with its heartbeat; names only, never keys). */
     workerAccounts: `${prefix}:workers:accounts`,
+    /** Set of the account names closes were enqueued for (`shared/account-registry.ts`). */
+    accounts: `${prefix}:accounts`,
     /** Hash all worker processes add their metric counts to. */
     metrics: `${prefix}:metrics`,
   };

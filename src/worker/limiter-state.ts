@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { keys } from '../shared/names.js';
+import { DEFAULT_ACCOUNT, limiterKeyBase } from '../shared/names.js';
 
 /** The global limiter's state, shared by every worker through Redis. */
 export interface LimiterState {
@@ -19,8 +19,9 @@ export interface LimiterState {
   rateLimitedTotal: number;
 }
 
-export function limiterKeys(prefix: string) {
-  const base = keys(prefix).limiter;
+/** One account's limiter keys (`shared/names.ts` decides where they live). */
+export function limiterKeys(prefix: string, account: string = DEFAULT_ACCOUNT) {
+  const base = limiterKeyBase(prefix, account);
   return { state: `${base}:state`, ok: `${base}:ok`, bottleneckId: `${base}:bn` };
 }
 
@@ -39,8 +40,8 @@ export function parseLimiterState(h: Record<string, string>): LimiterState {
 }
 
 /** Reads the limiter state (for the UI, `stats` and tests); undefined when no worker ever ran. */
-export async function readLimiterState(redis: Redis, prefix: string): Promise<LimiterState | undefined> {
-  const h = await redis.hgetall(limiterKeys(prefix).state);
+export async function readLimiterState(redis: Redis, prefix: string, account: string = DEFAULT_ACCOUNT): Promise<LimiterState | undefined> {
+  const h = await redis.hgetall(limiterKeys(prefix, account).state);
   if (Object.keys(h).length === 0) return undefined;
   return parseLimiterState(h);
 }
