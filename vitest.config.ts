@@ -8,8 +8,9 @@ export default defineConfig({
     setupFiles: ['test/helpers/leak-check.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Tests wait for events; these are safety nets, wide enough for a machine busy with other work.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     reporters: ['default'],
   },
 });

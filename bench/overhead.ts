@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { createProducer } from '../src/producer/index.js';
 import { processCpuMs, type Child } from './lib/child.js';
 import { followDrain, steadyRate } from './lib/drain.js';
 import { benchPrefix, fixed, median, ratio, type Bench, type BenchContext, type BenchResult } from './lib/report.js';
 import { startSimProcess } from './lib/sim-process.js';
 import { startCliWorkers, startRawWorker } from './lib/workers.js';
+import { redisCommandCounts } from './lib/redis-commands.js';
 
 const CLOSES = 10_000;
 const CONCURRENCY = 50;
@@ -18,19 +18,6 @@ interface Run {
   redisScriptsPerClose: number;
   /** Commands per close by name (inside scripts too). */
   byCommand: Map<string, number>;
-}
-
-/** Commands Redis has run so far, those inside Lua scripts included, and the scripts (EVALSHA/EVAL) among them. */
-async function redisCommands(redis: Redis): Promise<{ all: number; scripts: number; byCommand: Map<string, number> }> {
-  let all = 0;
-  let scripts = 0;
-  const byCommand = new Map<string, number>();
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
-    all += Number(m[2]);
-    byCommand.set(m[1] as string, Number(m[2]));
-    if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
-  }
-  return { all, scripts, byCommand };
 }
 
 /** Targets of issue 15 for the bb-reaper worker in this benchmark. */
@@ -50,12 +37,12 @@ async function drainOnce(ctx: BenchContext, kind: 'raw' | 'bb-reaper'): Promise<
     await producer.closeSessions(ids);
     const cpu0 = worker?.cpuMs() ?? 0;
     const redis0 = processCpuMs(ctx.redisPid);
-    const commands0 = await redisCommands(producer.redis);
+    const commands0 = await redisCommandCounts(producer.redis);
     await producer.queues.closeQueue.resume();
     const drain = await followDrain(sim, (s) => s.closes.released >= CLOSES, { everyMs: 25 });
     const cpu = (worker?.cpuMs() ?? 0) - cpu0;
     const redisCpu = processCpuMs(ctx.redisPid) - redis0;
-    const commands1 = await redisCommands(producer.redis);
+    const commands1 = await redisCommandCounts(producer.redis);
     return {
       rate: steadyRate(drain.samples, CLOSES),
       workerCpuPerClose: cpu / CLOSES,

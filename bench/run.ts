@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { enqueueBench } from './enqueue.js';
 import { idleLatencyBench } from './idle-latency.js';
+import { leasesBench } from './leases.js';
 import { overheadBench } from './overhead.js';
 import { rateFidelityBench } from './rate-fidelity.js';
 import { renderResult, type Bench, type BenchResult } from './lib/report.js';
@@ -15,7 +16,7 @@ import { sdkBench } from './sdk-baseline.js';
 import { startRedisServer } from '../src/shared/redis-server.js';
 import { unknownLimitBench } from './unknown-limit.js';
 
-const BENCHES: Bench[] = [enqueueBench, rateFidelityBench, unknownLimitBench, sdkBench, overheadBench, idleLatencyBench];
+const BENCHES: Bench[] = [enqueueBench, rateFidelityBench, unknownLimitBench, sdkBench, overheadBench, idleLatencyBench, leasesBench];
 
 function parseArgs(argv: string[]): { names: string[]; json?: string; list: boolean } {
   const names: string[] = [];

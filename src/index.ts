@@ -32,11 +32,12 @@ export {
   type WithRetriesOptions,
 } from './browserbase/index.js';
 export { createLogger, type Logger } from './shared/logger.js';
-export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, parseCloseJobId, keys } from './shared/names.js';
-export type { CloseJobData, CloseJobResult, DeadLetterData, AttemptRecord } from './shared/jobs.js';
+export { CLOSE_QUEUE, DEAD_LETTER_QUEUE, CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, closeJobId, parseCloseJobId, keys, leaseKeys, keyPrefix, hashTagOf, type KeyScope } from './shared/names.js';
+export type { CloseJobData, CloseJobResult, DeadLetterData, AttemptRecord, LeaseEnd } from './shared/jobs.js';
 export { CLOSE_JOB_LIMITS, CLOSE_OUTCOMES } from './shared/jobs.js';
 export { createQueues, getQueueStats, DEAD_LETTER_STATES, type Queues, type QueueStats } from './shared/queues.js';
-export { createRedis } from './shared/redis.js';
+export { createRedis, waitForRedis, permanentRedisFault, type Redis, type RedisSettings, type CreateRedisOptions } from './shared/redis.js';
+export { aclRules, ACL_COMMANDS, ACL_OPTIONAL_COMMANDS } from './shared/redis-acl.js';
 export {
   createProducer,
   enqueueCloses,
@@ -72,6 +73,8 @@ export {
   type ResultsSink,
 } from './worker/index.js';
 export { startWorkerService, type WorkerService, type WorkerServiceOptions } from './worker/service.js';
+// Leases: the crash-proof finally block (withSession, producer.lease, the lease store).
+export * from './leases/index.js';
 export { startSimulator, type SimulatorHandle, type SimulatorOptions, type SimulatorStats } from './simulator/index.js';
 export { waitForCloses, type WaitOptions, type WaitProgress, type WaitReport, type DeadLetterSummary, type CloseFinalState } from './ops/wait-for-closes.js';
 export {

@@ -14,6 +14,8 @@ export interface SimProcessOptions {
   hangRate?: number;
   /** `[min, max]` ms before answering. Default none. */
   latencyMs?: [number, number];
+  /** How long a released session still reads RUNNING (0: it ends at the release). Default the simulator's (100). */
+  releaseDelayMs?: number;
 }
 
 /** A `bb-reaper simulator` child process, driven through its admin API. */
@@ -42,6 +44,7 @@ export async function startSimProcess(opts: SimProcessOptions = {}): Promise<Sim
   if (opts.resetRate !== undefined) args.push('--reset-rate', String(opts.resetRate));
   if (opts.hangRate !== undefined) args.push('--hang-rate', String(opts.hangRate));
   if (opts.latencyMs !== undefined) args.push('--latency-ms', opts.latencyMs.join(','));
+  if (opts.releaseDelayMs !== undefined) args.push('--release-delay-ms', String(opts.releaseDelayMs));
   const child = spawnCli(args);
   const [line] = await child.waitForOutput(/^\{.*\}$/m, 20_000);
   const { url } = JSON.parse(line) as { url: string };

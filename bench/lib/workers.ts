@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../src/shared/redis.js';
 import { readWorkerHeartbeats } from '../../src/worker/index.js';
 import { benchScript, spawnCli, spawnNode, type Child } from './child.js';
 import { waitUntil } from './report.js';

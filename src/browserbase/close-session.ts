@@ -4,7 +4,7 @@ import { BrowserbaseError } from './errors.js';
 import type { Transport } from './http.js';
 import { RESPONSE_SHAPES } from './responses.js';
 import { assertSessionId, encodeSessionId } from './session-id.js';
-import { isTerminalStatus, type CloseOptions, type CloseResult, type RequestOptions } from './types.js';
+import { ACTIVE_STATUSES, isTerminalStatus, type CloseOptions, type CloseResult, type RequestOptions } from './types.js';
 
 /** Default upper bound of `verify` polling, in ms. */
 export const DEFAULT_VERIFY_TIMEOUT_MS = 10_000;
@@ -40,13 +40,27 @@ export async function closeSessionWith(deps: CloseDeps, id: string, opts: CloseO
   const body = projectId === undefined ? { status: 'REQUEST_RELEASE' } : { status: 'REQUEST_RELEASE', projectId };
   const req = requestOptions(opts);
   let result: CloseResult;
+  const requestedAt = Date.now();
   try {
     const { statusCode, data } = await deps.transport.send({ method: 'POST', path, body, shape: RESPONSE_SHAPES.session, ...req });
-    result = { id, status: data.status, outcome: 'closed', httpStatus: statusCode };
+    const expiresAt = runningUntil(data, requestedAt);
+    result = { id, status: data.status, outcome: 'closed', httpStatus: statusCode, ...(expiresAt !== undefined ? { expiresAt } : {}) };
   } catch (err) {
     return settleRefusedClose(deps, id, path, projectId, err, req);
   }
   return opts.verify ? verifyReleased(deps, path, result, opts) : result;
+}
+
+/**
+ * The release answer's `expiresAt` when the session ran until this release: it is still active
+ * (release is asynchronous), or it ended no earlier than the request was sent (a server that
+ * releases at once). Undefined for a session that had ended before, or without a readable `expiresAt`.
+ */
+function runningUntil(data: { status: string; expiresAt?: unknown; endedAt?: unknown }, requestedAt: number): string | undefined {
+  if (typeof data.expiresAt !== 'string' || !Number.isFinite(Date.parse(data.expiresAt))) return undefined;
+  if ((ACTIVE_STATUSES as readonly string[]).includes(data.status)) return data.expiresAt;
+  const ended = typeof data.endedAt === 'string' ? Date.parse(data.endedAt) : Number.NaN;
+  return Number.isFinite(ended) && ended >= requestedAt ? data.expiresAt : undefined;
 }
 
 function requestOptions(opts: RequestOptions): RequestOptions {

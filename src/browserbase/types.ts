@@ -185,6 +185,12 @@ export interface CloseResult {
   outcome: CloseOutcome;
   /** HTTP status of the close request. */
   httpStatus: number;
+  /**
+   * The session's scheduled end (`expiresAt` of the release answer), when the session was still
+   * running until this release: it would have been billed until then. Absent otherwise (already
+   * gone, ended before, or no `expiresAt` in the answer).
+   */
+  expiresAt?: string;
 }
 
 export interface RequestOptions {

@@ -1,10 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { SourcedInput } from '../producer/close-request.js';
+import { checkAccountName } from '../config/index.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
+import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { InputFormatError, readCloseInputs } from './toolkit/close-input.js';
 import { followCloses, printWaitReport, type FollowReport } from './toolkit/follow.js';
@@ -19,6 +22,7 @@ import { displayText } from './toolkit/table.js';
 interface CloseOptions {
   file?: string;
   projectId?: string;
+  account?: string;
   requestId?: string;
   wait?: boolean;
   /** ms, parsed by commander. */
@@ -53,10 +57,11 @@ export function register(program: Command): void {
     .option('-f, --file <path>', 'read ids from this file (`-` for stdin)')
     .option('--project-id <id>', 'projectId sent with every close (default: the worker\'s BROWSERBASE_PROJECT_ID)')
     .option('--request-id <id>', 'requestId recorded with every close (echoed in the results stream)')
+    .option('--account <name>', 'account whose key closes them (see BB_REAPER_ACCOUNTS; default `default`)')
     .option('--wait', 'follow the closes until each is final, then print closed / already gone / dead-lettered')
     .addOption(durationOption('--wait-timeout <duration>', 'with --wait: give up after this long (e.g. 10m), exit 1'))
     .option('--json', 'print the report as JSON on stdout (progress lines on stderr are JSON too)');
-  addConfigOptions(cmd, ['redisUrl', 'prefix']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix']);
   cmd.addHelpText(
     'after',
     `
@@ -76,6 +81,10 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   if (ids.length === 0 && opts.file === undefined) throw usageError('nothing to close: give session ids, --file FILE, or `-` to read stdin (see --help)');
   if (stdinCount > 1) throw usageError('stdin (`-`) can be read only once');
   if (opts.waitTimeout !== undefined && !opts.wait) throw usageError('--wait-timeout needs --wait');
+  if (opts.account !== undefined) {
+    const checked = checkAccountName(opts.account);
+    if (!checked.ok) throw usageError(`--account: ${checked.reason}`);
+  }
   if (opts.file !== undefined && opts.file !== '-') {
     const s = await stat(opts.file).catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot read --file \`${opts.file}\`: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
@@ -84,15 +93,16 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   }
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-close');
-  const producer = createProducer({ connection: redis, prefix: config.prefix });
+  const producer = createProducer({ connection: redis, prefix: keyPrefix(config) });
   try {
     const progress = createProgressReporter({ label: 'enqueue', unit: 'read', json: opts.json });
     let report;
     try {
       // Every input goes to enqueueCloses with where it was: it validates each once and reports the invalid ones by place.
-      report = await enqueueCloses<string>({ queue: producer.queues.closeQueue, redis }, inputsOf(ids, opts.file), {
+      report = await enqueueCloses<string>({ queues: producer.queues, redis }, inputsOf(ids, opts.file), {
         ...(opts.projectId !== undefined ? { projectId: opts.projectId } : {}),
         ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}),
+        ...(opts.account !== undefined ? { account: opts.account } : {}),
         source: 'cli',
         collectJobIds: Boolean(opts.wait),
         maxInvalidReported: MAX_INVALID_KEPT,
@@ -110,7 +120,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
     if (!opts.json) printEnqueueReport(enqueued);
     let waited: FollowReport | undefined;
     if (opts.wait) {
-      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: config.prefix });
+      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: keyPrefix(config) });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) printJson({ ...enqueued, ...(waited ? { wait: waited } : {}) });

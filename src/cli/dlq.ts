@@ -1,8 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { deadLetterFields } from '../dead-letters/describe.js';
 import type { DeadLetterEntry } from '../dead-letters/store.js';
 import { countDeadLetters, purgeDeadLetters, readDeadLetterPage, redriveLetters, toLetterId } from '../ops/dead-letters.js';
+import { keyPrefix } from '../shared/names.js';
 import { formatEpochMs, printable } from '../shared/printable.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
@@ -56,9 +58,9 @@ export function toRow(e: DeadLetterEntry): DeadLetterRow {
 async function withQueues<T>(opts: Record<string, unknown>, fn: (q: Queues, redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-dlq');
-  const queues = createQueues({ connection: redis, prefix: config.prefix });
+  const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
   try {
-    return await fn(queues, redis, config.prefix);
+    return await fn(queues, redis, keyPrefix(config));
   } finally {
     await queues.close();
     await closeRedis(redis);
@@ -77,7 +79,7 @@ export function register(program: Command): void {
     .addOption(intOption('--limit <n>', `how many to show (1-${MAX_LIST_LIMIT})`, { min: 1, max: MAX_LIST_LIMIT, default: 100 }))
     .addOption(intOption('--offset <n>', 'skip this many first', { min: 0, default: 0 }))
     .option('--json', 'print a JSON array on stdout');
-  addConfigOptions(list, ['redisUrl', 'prefix']);
+  addConfigOptions(list, [...REDIS_SETTINGS, 'prefix']);
   list.action(
     action(async (opts: { limit: number; offset: number; json?: boolean }) => {
       const { limit, offset } = opts;
@@ -115,7 +117,7 @@ export function register(program: Command): void {
     .option('--all', 're-drive every dead letter')
     .option('--wait', 'follow the re-driven closes until each is final')
     .option('--json', 'print the result as JSON on stdout');
-  addConfigOptions(retry, ['redisUrl', 'prefix']);
+  addConfigOptions(retry, [...REDIS_SETTINGS, 'prefix']);
   retry.addHelpText('after', '\nExit codes: 0 done; 2 some ids were not dead letters (the others were re-driven); 3 with --wait, some were dead-lettered again.');
   retry.action(
     action(async (ids: string[], opts: { all?: boolean; wait?: boolean; json?: boolean }) => {
@@ -149,7 +151,7 @@ export function register(program: Command): void {
     .description('Delete every dead letter for good. Asks for confirmation on a terminal; elsewhere needs --yes.')
     .option('-y, --yes', 'do not ask; required when stdin is not a terminal')
     .option('--json', 'print {"purged": n} on stdout');
-  addConfigOptions(purge, ['redisUrl', 'prefix']);
+  addConfigOptions(purge, [...REDIS_SETTINGS, 'prefix']);
   purge.action(
     action(async (opts: { yes?: boolean; json?: boolean }) => {
       const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);

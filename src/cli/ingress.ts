@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { startIngressBridge, type IngressTuning } from '../ingress/index.js';
-import { keys } from '../shared/names.js';
+import { keyPrefix, keys } from '../shared/names.js';
 import { addConfigOptions, action, cliLogger, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { collectOptionProblems, parseInteger } from './toolkit/options.js';
@@ -39,7 +40,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'entries read per round trip (default 100)')
     .option('--block-ms <ms>', 'longest wait of one read for new entries (default 2000)')
     .option('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, give up stopping cleanly after this long (default 5000)');
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'logLevel']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'logLevel']);
   cmd.addHelpText('after', '\nStops in two stages: the first SIGTERM/SIGINT stops reading and finishes the batch in hand (within --shutdown-timeout); a second signal exits at once. Entries left unacknowledged are claimed by another bridge later.');
   cmd.action(
     action(async (opts: IngressFlags & Record<string, unknown>) => {
@@ -47,8 +48,8 @@ export function register(program: Command): void {
       const tuning = tuningOf(opts);
       const logger = cliLogger(config);
       const redis = await connectRedis(config, 'ingress', 'worker');
-      const bridge = startIngressBridge({ connection: redis, prefix: config.prefix, logger, ...tuning });
-      logger.info({ stream: keys(config.prefix).ingress, consumer: bridge.consumerName }, 'ingress bridge started');
+      const bridge = startIngressBridge({ connection: redis, prefix: keyPrefix(config), logger, ...tuning });
+      logger.info({ stream: keys(keyPrefix(config)).ingress, consumer: bridge.consumerName }, 'ingress bridge started');
       // The bridge bounds its own stop (--shutdown-timeout); a second signal exits 1 at once.
       return shutdownOnSignal({
         log: logger,

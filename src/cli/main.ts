@@ -7,7 +7,7 @@ import { EXIT } from './toolkit/exit-codes.js';
 type Register = (program: Command) => void;
 
 /** The command files, in the order `--help` lists them: one name per file `src/cli/<name>.ts`. */
-const COMMANDS = ['close', 'dlq', 'sweep', 'sessions', 'projects', 'stats', 'slots', 'demo', 'simulator', 'worker', 'ingress', 'ui'] as const;
+const COMMANDS = ['close', 'lease', 'dlq', 'sweep', 'sessions', 'projects', 'stats', 'slots', 'demo', 'simulator', 'worker', 'ingress', 'ui'] as const;
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('bb-reaper')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Project } from '../browserbase/index.js';
-import { action, addConfigOptions } from './toolkit/command.js';
+import { action, addAccountOption, addConfigOptions } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
 import { displayText, formatTable } from './toolkit/table.js';
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .command('projects')
     .summary('list projects, show one, or its usage')
     .description('Read the API key\'s Browserbase projects (needs BROWSERBASE_API_KEY). Reads are retried on 429/5xx.');
-  const withConfig = (c: Command) => addConfigOptions(c, ['apiKey', 'baseUrl']);
+  const withConfig = (c: Command) => addAccountOption(addConfigOptions(c, ['apiKey', 'baseUrl']));
 
   withConfig(projects.command('list').description('List the projects: id, name, concurrency, default timeout.').option('--json', 'print the API\'s JSON')).action(
     action(async (opts: Opts) =>

@@ -1,3 +1,4 @@
+import { keyPrefix } from '../shared/names.js';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
@@ -14,11 +15,19 @@ import {
 import { formatOptionalEpochMs, printable } from '../shared/printable.js';
 import { sessionStartMs } from '../sweep/find-orphans.js';
 import type { SettingName } from '../config/index.js';
+import type { BrowserbaseClient } from '../browserbase/index.js';
+import type { Lease } from '../leases/lease-handle.js';
+import { LEASE_LIMITS, LeaseError, parseLeaseTtl } from '../leases/lease-options.js';
+import { leaseNewSession } from '../leases/with-session.js';
+import { createProducer, type Producer } from '../producer/producer.js';
+import { formatDuration } from '../shared/duration.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
+import { leaseOutcomeText } from './toolkit/leases.js';
 import { addReadCommand, retried, withClient, type Opts } from './toolkit/api-client.js';
-import { action, addConfigOptions, CliError } from './toolkit/command.js';
+import { action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
-import { choiceOption, collectOptionProblems, intOption, InvalidArgumentError, parseJsonValue } from './toolkit/options.js';
+import { choiceOption, collectOptionProblems, intOption, InvalidArgumentError, parseJsonValue, usageError } from './toolkit/options.js';
 import { compactJson, displayText, formatAge, formatTable, truncate } from './toolkit/table.js';
 
 /** Largest `userMetadata` the API accepts, in characters of its JSON. */
@@ -30,7 +39,7 @@ export function register(program: Command): void {
     .command('sessions')
     .summary('get, list, debug, record, log or create sessions directly')
     .description('Call the Browserbase API directly (needs BROWSERBASE_API_KEY): the seed\'s other actions. Reads are retried on 429/5xx; create is not (it is not idempotent).');
-  const withConfig = (c: Command) => addConfigOptions(c, ['apiKey', 'baseUrl', 'projectId']);
+  const withConfig = (c: Command) => addAccountOption(addConfigOptions(c, ['apiKey', 'baseUrl', 'projectId']));
 
   withConfig(sessions.command('get').description('Show one session.').argument('<id>', 'session id').option('--json', 'print the API\'s JSON')).action(
     action(async (id: string, opts: Opts) =>
@@ -113,7 +122,7 @@ export function register(program: Command): void {
     }
   });
 
-  withConfig(
+  addConfigOptions(withConfig(
     sessions
       .command('create')
       .description('Create a session (not retried: a retry could create two).')
@@ -126,24 +135,68 @@ export function register(program: Command): void {
       .option('--extension-id <id>', 'load this uploaded extension')
       .option('--proxies <json>', 'true for Browserbase\'s proxies, or a JSON array of proxy configs, e.g. \'[{"type":"browserbase","geolocation":{"country":"US"}}]\'')
       .option('--browser-settings <json>', 'a JSON object of browser settings, e.g. \'{"viewport":{"width":1280,"height":720},"blockAds":true}\'')
-      .option('--json', 'print the API\'s JSON'),
-  ).action(
+      .option('--lease <duration>', `close the new session this long from now unless renewed (\`bb-reaper lease <id> --ttl ...\`), ${formatDuration(LEASE_LIMITS.minTtlMs)} to ${formatDuration(LEASE_LIMITS.maxTtlMs)}; needs Redis. If the lease cannot be registered, the session is closed at once`)
+      .option('--json', 'print the API\'s JSON (with --lease, plus a `lease` field: its outcome)'),
+  ), ['redisUrl', 'prefix']).action(
     action(async (opts: Opts & CreateFlags) => {
       const params = parseCreateParams(opts);
-      return withClient(opts, async (client) => {
-        const s = await client.createSession(params);
-        if (opts.json) printJson(s, 2);
-        else {
-          printOut(describeSession(s));
-          if (s.connectUrl) printOut(`connectUrl   ${printable(s.connectUrl)}\n`);
-        }
-        return EXIT.OK;
-      });
+      const leaseMs = opts.lease === undefined ? undefined : parseLeaseFlag(opts.lease);
+      // Redis is checked before the session exists: an unreachable one creates nothing.
+      const leases = leaseMs === undefined ? undefined : await openLeases(opts);
+      try {
+        return await withClient(opts, async (client) => {
+          const s = await client.createSession(params);
+          const lease = leases && leaseMs !== undefined ? await leaseCreated(leases.producer, client, s.id, leaseMs) : undefined;
+          if (opts.json) printJson(lease ? { ...s, lease: lease.outcome } : s, 2);
+          else {
+            printOut(describeSession(s));
+            if (s.connectUrl) printOut(`connectUrl   ${printable(s.connectUrl)}\n`);
+            if (lease) printOut(`lease        ${leaseOutcomeText(lease.outcome)}\n`);
+          }
+          return EXIT.OK;
+        });
+      } finally {
+        await leases?.close();
+      }
     }),
   );
 }
 
+/** `--lease`: a lease TTL; a bad one is a usage error (exit 2) before anything is created. */
+function parseLeaseFlag(value: string): number {
+  try {
+    return parseLeaseTtl(value, '--lease');
+  } catch (err) {
+    if (err instanceof LeaseError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+/** A producer on the configured Redis (checked to answer) for `--lease`. */
+async function openLeases(opts: Opts): Promise<{ producer: Producer; close(): Promise<void> }> {
+  const config = loadConfig(opts, ['apiKey']);
+  const redis = await connectRedis(config, 'cli-sessions');
+  const producer = createProducer({ connection: redis, prefix: keyPrefix(config) });
+  return {
+    producer,
+    async close() {
+      await producer.close();
+      await closeRedis(redis);
+    },
+  };
+}
+
+/** The new session's lease; when it cannot be registered the session is closed at once and the command fails (exit 1). */
+async function leaseCreated(producer: Producer, client: BrowserbaseClient, sessionId: string, ttlMs: number): Promise<Lease> {
+  try {
+    return await leaseNewSession(producer, client, sessionId, { ttl: ttlMs, source: 'cli' });
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.FAILURE);
+  }
+}
+
 interface CreateFlags {
+  lease?: string;
   keepAlive?: boolean;
   /** Seconds, checked by its option. */
   timeout?: number;

@@ -19,6 +19,7 @@ interface SimulatorFlags {
   rate?: string;
   burst?: string;
   apiKey?: string[];
+  project?: string[];
   concurrencyLimit?: string;
   releaseDelayMs?: string;
   errorRate?: string;
@@ -38,6 +39,7 @@ const FLAG_OF: Record<string, string> = {
   rate: '--rate',
   burst: '--burst',
   apiKeys: '--api-key',
+  projects: '--project',
   concurrencyLimit: '--concurrency-limit',
   releaseDelayMs: '--release-delay-ms',
   'faults.errorRate': '--error-rate',
@@ -59,6 +61,7 @@ export function register(program: Command): void {
     .option('--rate <n>', 'token-bucket refill, requests per second per API key (0 = no limit; default 0)')
     .option('--burst <n>', 'token-bucket size (default max(1, rate))')
     .option('--api-key <key>', 'accepted X-BB-API-Key; repeat for several (default sim-key)', collect)
+    .option('--project <id=key,...>', 'another project with its own API keys (a key sees only its project\'s sessions); repeat for several', collect)
     .option('--concurrency-limit <n>', "plan's concurrent browsers: Create answers 429 beyond it (default 25)")
     .option('--release-delay-ms <ms>', 'how long a released session still reads RUNNING (default 100)')
     .option('--error-rate <p>', 'probability 0..1 of a 500/502/503 answer (default 0)')
@@ -78,6 +81,16 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`cannot listen on ${options.host}:${options.port}: ${code ?? (err as Error).message}`, EXIT.FAILURE);
   });
+  // Signal handlers first: a SIGINT sent as soon as the start line appears is a clean stop.
+  const stopped = shutdownOnSignal({
+    log: stderrShutdownLog,
+    messages: { stopping: 'stopping the simulator (send the signal again to exit at once)', secondSignal: 'second signal, exiting now' },
+    graceful: async (signal) => {
+      const total = sim.stats().requests.total;
+      await sim.close();
+      process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
+    },
+  });
   if (sessions > 0) sim.createSessions(sessions);
   const rate = options.rate ?? 0;
   if (flags.json) {
@@ -87,6 +100,7 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
       host: options.host,
       projectId: options.projectId ?? 'sim-project',
       apiKeys: options.apiKeys?.length ?? 1,
+      projects: [options.projectId ?? 'sim-project', ...Object.keys(options.projects ?? {})],
       rate,
       burst: options.burst ?? Math.max(1, rate),
       sessions,
@@ -97,15 +111,7 @@ async function runSimulator(flags: SimulatorFlags): Promise<number> {
     process.stdout.write(`Browserbase simulator listening on ${sim.url} (${limit}, ${sessions} sessions seeded)\n`);
   }
 
-  return shutdownOnSignal({
-    log: stderrShutdownLog,
-    messages: { stopping: 'stopping the simulator (send the signal again to exit at once)', secondSignal: 'second signal, exiting now' },
-    graceful: async (signal) => {
-      const total = sim.stats().requests.total;
-      await sim.close();
-      process.stderr.write(`bb-reaper: simulator stopped on ${signal} after ${total} API requests\n`);
-    },
-  });
+  return stopped;
 }
 
 /** Turns the flags into simulator options; a flag that is not even a number is reported here. */
@@ -120,6 +126,17 @@ function toOptions(flags: SimulatorFlags): { options: SimulatorOptions; sessions
       problems.add(`Expected \`--latency-ms\` to be <min,max> or <ms> in ms, e.g. 5,50, got \`${flags.latencyMs}\``);
     } else latencyMs = [values[0] ?? 0, values[1] ?? values[0] ?? 0];
   }
+  let projects: Record<string, string[]> | undefined;
+  for (const spec of flags.project ?? []) {
+    const eq = spec.indexOf('=');
+    const id = spec.slice(0, eq);
+    const keys = spec.slice(eq + 1).split(',');
+    if (eq <= 0 || keys.some((k) => k === '')) {
+      problems.add(`Expected \`--project\` to be <project id>=<key>[,<key>...], e.g. proj-b=key-b, got \`${eq <= 0 ? spec.slice(0, 40) : `${id}=…`}\``);
+      continue;
+    }
+    projects = { ...projects, [id]: [...(projects?.[id] ?? []), ...keys] };
+  }
   const sessions = flags.sessions === undefined ? 0 : (problems.check(() => parseInteger(flags.sessions as string, '--sessions', { min: 0, max: MAX_SEED_COUNT })) ?? 0);
   const faults: SimulatorOptions['faults'] = {
     errorRate: num('--error-rate', flags.errorRate),
@@ -133,6 +150,7 @@ function toOptions(flags: SimulatorFlags): { options: SimulatorOptions; sessions
     host: flags.host,
     projectId: flags.projectId,
     apiKeys: flags.apiKey,
+    ...(projects ? { projects } : {}),
     rate: num('--rate', flags.rate),
     burst: num('--burst', flags.burst),
     concurrencyLimit: num('--concurrency-limit', flags.concurrencyLimit),
@@ -150,7 +168,7 @@ function toOptions(flags: SimulatorFlags): { options: SimulatorOptions; sessions
 }
 
 function flagProblems(err: SimulatorInputError): string[] {
-  return err.issues.map((i) => `\`${FLAG_OF[i.field.replace(/\.\d+$/, '')] ?? i.field}\`: ${i.message}`);
+  return err.issues.map((i) => `\`${FLAG_OF[i.field.replace(/\.\d+$/, '')] ?? FLAG_OF[i.field.split('.')[0] ?? ''] ?? i.field}\`: ${i.message}`);
 }
 
 function flagsError(err: SimulatorInputError): CliError {

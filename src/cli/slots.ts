@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { DEFAULT_OLDEST_LIMIT, MAX_SLOTS_LIMIT } from '../ops/slots.js';
-import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
+import { accountOption, action, addAccountOption, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { intOption } from './toolkit/options.js';
 import { printJson, printOut } from './toolkit/output.js';
@@ -16,11 +17,12 @@ export function register(program: Command): void {
     )
     .addOption(intOption('--limit <n>', 'how many of the oldest sessions to show', { min: 1, max: MAX_SLOTS_LIMIT, default: DEFAULT_OLDEST_LIMIT }))
     .option('--json', 'print one JSON object on stdout');
-  addConfigOptions(cmd, ['apiKey', 'baseUrl', 'projectId', 'redisUrl', 'prefix']);
+  addAccountOption(addConfigOptions(cmd, ['apiKey', 'baseUrl', 'projectId', ...REDIS_SETTINGS, 'prefix']));
   cmd.action(
     action(async (opts: Record<string, unknown> & { json?: boolean; limit: number }) => {
-      const config = loadConfig(opts, ['apiKey']);
-      const report = await gatherSlots(config, { limit: opts.limit });
+      const account = accountOption(opts);
+      const config = loadConfig(opts, ['apiKey'], { keysFor: [account] });
+      const report = await gatherSlots(config, { limit: opts.limit, account });
       if (opts.json) printJson(report);
       else printOut(formatSlots(report));
       return EXIT.OK;

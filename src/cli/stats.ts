@@ -1,12 +1,15 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { REDIS_SETTINGS } from '../config/index.js';
 import { describeWindow, HEARTBEAT_INTERVAL_MS, type WorkerStatus } from '../ops/liveness.js';
 import { gatherOpsSnapshot } from '../ops/snapshot.js';
+import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { createQueues, type QueueStats } from '../shared/queues.js';
 import { createSweepQueue, type SweepSchedule } from '../sweep/scheduler.js';
 import type { LimiterState } from '../worker/limiter-state.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import type { LeaseCounts } from '../leases/lease-store.js';
+import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { printJson, printOut } from './toolkit/output.js';
@@ -26,6 +29,10 @@ export interface StatsReport {
   workers: WorkerStatus[];
   /** Recurring orphan sweeps. */
   sweeps: SweepSchedule[];
+  /** Leases: pending now (`active`, `due` past their deadline) and counts of events since the prefix was first used. */
+  leases: LeaseCounts;
+  /** Browser minutes closes saved: an upper bound (from each close to the session's expiresAt, sessions still running). */
+  minutesSaved: number;
   /** With `--slots` only: what `bb-reaper slots --json` prints (needs the API key). */
   slots?: SlotsReport;
 }
@@ -38,19 +45,20 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .option('--slots', 'also show the project\'s concurrency slots, as `bb-reaper slots` does (calls the Browserbase API: needs BROWSERBASE_API_KEY)')
     .option('--healthcheck', `exit 1 unless a worker on this host (${hostname()}) sent a heartbeat within ${describeWindow()} (for container health checks)`);
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  addAccountOption(addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']));
   cmd.action(
-    action(async (opts: { json?: boolean; healthcheck?: boolean; slots?: boolean }) => {
+    action(async (opts: { json?: boolean; healthcheck?: boolean; slots?: boolean; account?: string }) => {
       // Without --slots, stats needs only Redis (and a health check never calls the API).
-      const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : []);
+      const account = accountOption(opts);
+      const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : [], { keysFor: opts.slots && !opts.healthcheck ? [account] : [] });
       const redis = await connectRedis(config, 'cli-stats');
-      const queues = createQueues({ connection: redis, prefix: config.prefix });
-      const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
+      const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
+      const sweepQueue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
       try {
         const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
-        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps };
+        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps, leases: s.leases, minutesSaved: round2(s.minutesSaved) };
         if (opts.healthcheck) return checkHealth(report, opts.json);
-        if (opts.slots) report.slots = await gatherSlots(config, { queues });
+        if (opts.slots) report.slots = await gatherSlots(config, { queues, account });
         if (opts.json) printJson(report);
         else printOut(formatStats(report, s.at) + (report.slots ? `\n${formatSlots(report.slots)}` : ''));
         return EXIT.OK;
@@ -100,9 +108,15 @@ export function formatStats(r: StatsReport, now = Date.now()): string {
   lines.push(
     `workers       ${alive.length} alive${alive.length ? `: ${alive.map((w) => `${printable(w.id)} (${formatAge(w.ageMs)} ago)`).join(', ')}` : ''}${stale ? `; ${stale} stale (no heartbeat within ${describeWindow()})` : ''}`,
   );
+  const le = r.leases;
+  lines.push(
+    `leases        ${le.active} active${le.due > 0 ? ` (${le.due} past the deadline, waiting for a worker)` : ''}; ${le.fired} fired, ${le.released} released, ${le.cancelled} cancelled, ${le.renewed} renewals, ${le.created} created`,
+    `saved         ${round(r.minutesSaved)} browser minutes at most (upper bound: from each close to the session's expiresAt)`,
+  );
   if (r.sweeps.length === 0) lines.push('sweeps        none scheduled');
   else for (const [i, s] of formatSchedules(r.sweeps, now).trimEnd().split('\n').entries()) lines.push(`${i === 0 ? 'sweeps        ' : '              '}${s}`);
   return `${lines.join('\n')}\n`;
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;

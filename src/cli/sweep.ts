@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { BrowserbaseError, createBrowserbaseClient } from '../browserbase/index.js';
-import type { Config } from '../config/index.js';
+import { BrowserbaseError } from '../browserbase/index.js';
+import { REDIS_SETTINGS, type Config } from '../config/index.js';
+import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
 import { formatDuration } from '../shared/duration.js';
@@ -16,7 +17,8 @@ import {
   upsertSweepSchedule,
 } from '../sweep/scheduler.js';
 import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
-import { action, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { clientFor } from './toolkit/api-client.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { durationOption, InvalidArgumentError, usageError } from './toolkit/options.js';
@@ -64,7 +66,7 @@ export function register(program: Command): void {
     .option('--list', 'list recurring sweeps')
     .addOption(new Option('--name <name>', 'name of the recurring sweep (several can coexist)').argParser(parseScheduleName).default(DEFAULT_SCHEDULE_NAME))
     .option('--json', 'print the report as JSON on stdout');
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'apiKey', 'baseUrl', 'projectId']);
+  addAccountOption(addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']));
   cmd.addHelpText(
     'after',
     `
@@ -101,7 +103,7 @@ async function runSweepCommand(opts: SweepOptions): Promise<number> {
     return registerSchedule(loadConfig(opts), opts, opts.every, params);
   }
   if (opts.dryRun && opts.wait) throw usageError('--wait cannot be combined with --dry-run');
-  return sweepNow(loadConfig(opts, ['apiKey']), opts, params);
+  return sweepNow(loadConfig(opts, ['apiKey'], { keysFor: [accountOption(opts)] }), opts, params);
 }
 
 const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -117,20 +119,22 @@ function parseScheduleName(name: string): string {
 }
 
 async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams): Promise<number> {
-  const client = createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+  const account = accountOption(opts);
+  const client = clientFor(config, account);
   const redis = opts.dryRun ? undefined : await connectRedis(config, 'cli-sweep').catch(async (err: unknown) => {
     await client.close();
     throw err;
   });
-  const queues = redis ? createQueues({ connection: redis, prefix: config.prefix }) : undefined;
+  const queues = redis ? createQueues({ connection: redis, prefix: keyPrefix(config) }) : undefined;
   const progress = createProgressReporter({ label: 'sweep', json: opts.json });
   try {
     let report: SweepReport;
     try {
       report = await runSweep({
         client,
-        ...(queues && redis ? { target: { queue: queues.closeQueue, redis } } : {}),
+        ...(queues && redis ? { target: { queues, redis } } : {}),
         params,
+        account,
         dryRun: Boolean(opts.dryRun),
         onProgress: (done, total) => {
           progress.setTotal(total);
@@ -148,7 +152,7 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     let waited: FollowReport | undefined;
     if (!opts.json) printSweepReport(report, params);
     if (opts.wait && queues && redis && report.enqueued && report.enqueued.jobIds.length > 0) {
-      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: config.prefix });
+      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: keyPrefix(config) });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) {
@@ -184,7 +188,7 @@ function printSweepReport(r: SweepReport, params: SweepParams): void {
 
 async function withSweepQueue<T>(config: Config, fn: (q: ReturnType<typeof createSweepQueue>, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
   const redis = await connectRedis(config, 'cli-sweep');
-  const queue = createSweepQueue({ connection: redis, prefix: config.prefix });
+  const queue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
   try {
     return await fn(queue, redis);
   } finally {
@@ -198,9 +202,9 @@ async function registerSchedule(config: Config, opts: SweepOptions, everyMs: num
     const schedule = await upsertSweepSchedule(queue, { name: opts.name, everyMs, params });
     if (opts.json) printJson({ registered: schedule });
     else {
-      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(config.prefix)}\`)\n`);
+      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(keyPrefix(config))}\`)\n`);
       printOut('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
-      await warnIfNoWorker(redis, config.prefix);
+      await warnIfNoWorker(redis, keyPrefix(config));
     }
     return EXIT.OK;
   });

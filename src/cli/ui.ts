@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { LIMITS } from '../config/index.js';
+import { LIMITS, REDIS_SETTINGS } from '../config/index.js';
 import { BbReaperError } from '../shared/errors.js';
+import { settlesWithin } from '../shared/time-limit.js';
 import { createUiServer, type UiServer } from '../ui/index.js';
 import { clientFor } from './toolkit/api-client.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
+import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { intOption } from './toolkit/options.js';
 import { shutdownOnSignal } from './toolkit/shutdown.js';
@@ -16,7 +18,7 @@ export function register(program: Command): void {
     .command('ui')
     .description('serve Bull Board (/ui) with one-click re-drive of dead letters, /metrics, /healthz, /readyz and the ops API (/api/...)')
     .addOption(intOption('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long', { min: 0, unit: 'ms', default: DEFAULT_UI_SHUTDOWN_TIMEOUT_MS }));
-  addConfigOptions(cmd, ['redisUrl', 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'metricsToken', 'apiKey', 'baseUrl', 'projectId', 'logLevel']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'uiPort', 'uiHost', 'uiUser', 'uiPassword', 'metricsToken', 'apiKey', 'baseUrl', 'projectId', 'logLevel']);
   cmd.addHelpText(
     'after',
     '\nBinds to 127.0.0.1 by default; binding beyond loopback needs BB_REAPER_UI_USER and BB_REAPER_UI_PASSWORD\n' +
@@ -41,9 +43,12 @@ export function register(program: Command): void {
         throw err;
       }
       try {
+        // A refused password, an untrusted certificate or an unreachable Redis: one line, exit 1, nothing served.
+        await closeRedis(await connectRedis(config, 'ui-check'));
         process.stdout.write(`${await server.listen()}/ui\n`);
       } catch (err) {
-        await server.close().catch(() => {});
+        // Its connections may be stuck retrying a Redis that refuses them: do not wait for ever.
+        await settlesWithin(server.close(), 2000);
         await client?.close();
         throw err;
       }

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { BrowserbaseError } from '../browserbase/index.js';
+import { maskRedisUrls, REDIS_SETTINGS } from '../config/index.js';
+import { permanentRedisFault } from '../shared/redis.js';
 import { startWorkerService } from '../worker/service.js';
+import { findAccount, type Account } from '../config/index.js';
+import { DEFAULT_ACCOUNT } from '../shared/names.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { intOption } from './toolkit/options.js';
@@ -21,13 +25,19 @@ export function register(program: Command): void {
     .addOption(intOption('--request-timeout <ms>', "timeout of one API request (headers, then body); a dead worker's limiter slots are reclaimed after about twice this", { min: 100, unit: 'ms', default: 10_000 }))
     .addOption(intOption('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker retries them", { min: 1000, unit: 'ms', default: 30_000 }))
     .addOption(intOption('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long', { min: 0, unit: 'ms', default: DEFAULT_SHUTDOWN_TIMEOUT_MS }));
-  addConfigOptions(cmd, ['redisUrl', 'apiKey', 'baseUrl', 'projectId', 'prefix', 'rate', 'concurrency', 'plan', 'attempts', 'backoffMs', 'logLevel']);
+  addConfigOptions(cmd, [...REDIS_SETTINGS, 'apiKey', 'baseUrl', 'projectId', 'prefix', 'rate', 'concurrency', 'plan', 'attempts', 'backoffMs', 'logLevel']);
   cmd.addHelpText('after', '\nAt start, checks once that --base-url answers like the Browserbase API for the key (exits 1 with one line when it does not).\nStops in two stages: the first SIGTERM/SIGINT stops fetching and finishes in-flight closes (unsent jobs go back to the queue); a second signal or the timeout forces exit.');
   cmd.action(
     action(async (opts: WorkerOptions) => {
-      const config = loadConfig(opts, ['apiKey']);
+      const loaded = loadConfig(opts, ['apiKey'], { keysFor: [DEFAULT_ACCOUNT] });
+      // This version's worker serves the account `default` (from the accounts file or
+      // BROWSERBASE_API_KEY); closes for the other accounts wait in their queues, never dropped.
+      const served = findAccount(loaded.accounts, DEFAULT_ACCOUNT) as Account;
+      const config = { ...loaded, apiKey: served.apiKey, baseUrl: served.baseUrl, rate: served.rate, concurrency: served.concurrency, attempts: served.attempts, ...(served.projectId ? { projectId: served.projectId } : {}) };
       const lockDurationMs = opts.lockDuration;
       const logger = cliLogger(config);
+      const waiting = loaded.accounts.filter((a) => a.name !== DEFAULT_ACCOUNT).map((a) => a.name);
+      if (waiting.length > 0) logger.warn({ accounts: waiting }, `this worker serves the account ${DEFAULT_ACCOUNT} only; closes for ${waiting.join(', ')} wait in their queues (close@<account>) until a worker serves them`);
       const service = await startWorkerService({
         config,
         logger,
@@ -39,6 +49,9 @@ export function register(program: Command): void {
       }).catch((err: unknown) => {
         // The start-up API check refused: one line, exit 1, nothing started.
         if (err instanceof BrowserbaseError && err.code === 'REJECTED') throw new CliError(`worker not started: ${err.message}`, EXIT.FAILURE);
+        // A refused password, an untrusted certificate, an ACL refusal: one line, exit 1.
+        const fault = permanentRedisFault(err);
+        if (fault) throw new CliError(`worker not started: Redis at ${maskRedisUrls(config.redisUrl)}: ${fault.message} [${fault.code}]`, EXIT.FAILURE);
         throw err;
       });
       return shutdownOnSignal({
@@ -46,6 +59,9 @@ export function register(program: Command): void {
         timeoutMs: opts.shutdownTimeout,
         graceful: () => service.close(),
         force: () => service.close({ force: true }),
+        // On Redis Cluster, BullMQ 6.7's Worker.close() can leave its blocking connection
+        // reconnecting (its cluster recovery races the close): it must not keep the process alive.
+        exitAfterMs: 2000,
       });
     }),
   );

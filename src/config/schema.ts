@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../shared/names.js';
-import { DEFAULT_REDIS_URL } from '../shared/redis.js';
+import { DEFAULT_REDIS_URL, splitRedisUrls } from '../shared/redis.js';
 
 /** Named limits: the schema and the docs read them from here. */
 export const LIMITS = {
@@ -30,9 +30,16 @@ export const PLAN_PRESETS: Record<Plan, { rate: number; concurrency: number }> =
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Where each setting comes from: the environment variable and the CLI flag. */
+/**
+ * Where each setting comes from: the environment variable and the CLI flag. A `boolean` setting's
+ * flag takes no value (`--redis-cluster`); its variable takes `true` / `false` (or `1` / `0`, `yes` / `no`).
+ */
 export const SETTINGS = {
   redisUrl: { env: 'REDIS_URL', flag: '--redis-url', secret: false },
+  redisCluster: { env: 'BB_REAPER_REDIS_CLUSTER', flag: '--redis-cluster', secret: false, boolean: true },
+  redisCa: { env: 'BB_REAPER_REDIS_CA', flag: '--redis-ca', secret: false },
+  redisCert: { env: 'BB_REAPER_REDIS_CERT', flag: '--redis-cert', secret: false },
+  redisKey: { env: 'BB_REAPER_REDIS_KEY', flag: '--redis-key', secret: false },
   apiKey: { env: 'BROWSERBASE_API_KEY', flag: '--api-key', secret: true },
   baseUrl: { env: 'BROWSERBASE_BASE_URL', flag: '--base-url', secret: false },
   projectId: { env: 'BROWSERBASE_PROJECT_ID', flag: '--project-id', secret: false },
@@ -48,16 +55,29 @@ export const SETTINGS = {
   uiPassword: { env: 'BB_REAPER_UI_PASSWORD', flag: '--password', secret: true },
   metricsToken: { env: 'BB_REAPER_METRICS_TOKEN', flag: '--metrics-token', secret: true },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', secret: false },
+  accountsFile: { env: 'BB_REAPER_ACCOUNTS', flag: '--accounts', secret: false },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
 
-const intFrom = (min: number, max: number) =>
+/** The settings every command that talks to Redis takes: where it is, cluster or not, and its TLS files. */
+export const REDIS_SETTINGS = ['redisUrl', 'redisCluster', 'redisCa', 'redisCert', 'redisKey'] as const satisfies readonly SettingName[];
+
+/** The settings naming a file (checked for readability when `resolveConfig` is given `checkFile`). */
+export const FILE_SETTINGS = ['redisCa', 'redisCert', 'redisKey'] as const satisfies readonly SettingName[];
+
+/** True for a setting whose flag takes no value. */
+export function isBooleanSetting(name: SettingName): boolean {
+  const s = SETTINGS[name];
+  return 'boolean' in s && s.boolean;
+}
+
+export const intFrom = (min: number, max: number) =>
   z.coerce
     .number({ error: `expected an integer from ${min} to ${max}` })
     .pipe(z.number().int(`expected an integer from ${min} to ${max}`).min(min, `expected an integer from ${min} to ${max}`).max(max, `expected an integer from ${min} to ${max}`));
 
-const url = (protocols: string[]) =>
+export const url = (protocols: string[]) =>
   z.string().refine(
     (s) => {
       try {
@@ -69,6 +89,31 @@ const url = (protocols: string[]) =>
     { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
+const bool = z.preprocess(
+  (v) => (typeof v === 'string' ? BOOLEAN_WORDS[v.trim().toLowerCase()] ?? v : v),
+  z.boolean({ error: 'expected true or false' }),
+);
+
+/** One Redis URL, or (cluster) several comma-separated seed URLs: each `redis://` or `rediss://`. */
+const redisUrls = z.string().superRefine((s, ctx) => {
+  for (const u of splitRedisUrls(s)) {
+    let protocol = '';
+    try {
+      protocol = new URL(u).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      ctx.addIssue({ code: 'custom', message: 'expected a URL starting with redis:// or rediss:// (on a cluster: several, comma-separated, each a whole URL)' });
+      return;
+    }
+  }
+});
+
+/** A path to a PEM file. */
+const pemFile = z.string().min(1, 'expected a path to a PEM file');
+
 const uiSecret = z
   .string()
   .min(LIMITS.MIN_UI_SECRET_LENGTH, `expected at least ${LIMITS.MIN_UI_SECRET_LENGTH} characters`);
@@ -79,8 +124,19 @@ const uiSecret = z
  */
 export const configSchema = z
   .object({
-    /** Redis for queues, limiter, ingress and results. */
-    redisUrl: url(['redis:', 'rediss:']).default(DEFAULT_REDIS_URL),
+    /**
+     * Redis for queues, limiter, ingress and results: `redis://[user:password@]host:port[/db]`, or
+     * `rediss://` for TLS. With `redisCluster`, one or more comma-separated seed nodes of the cluster.
+     */
+    redisUrl: redisUrls.default(DEFAULT_REDIS_URL),
+    /** `REDIS_URL` names seed nodes of a Redis Cluster; every key then lives under one hash tag (see `keyPrefix`). */
+    redisCluster: bool.default(false),
+    /** CA file (PEM) that signed the Redis server's certificate, for `rediss://`. Default: Node's CAs (and `NODE_EXTRA_CA_CERTS`). */
+    redisCa: pemFile.optional(),
+    /** Client certificate (PEM) for Redis servers that ask for one (`rediss://`, with `redisKey`). */
+    redisCert: pemFile.optional(),
+    /** Private key (PEM) of `redisCert`. */
+    redisKey: pemFile.optional(),
     /** Browserbase API key; required by the worker, sweep and sessions commands. */
     apiKey: z.string().min(1, 'expected a non-empty API key').optional(),
     /** Browserbase API base URL (point it at the simulator). */
@@ -117,8 +173,11 @@ export const configSchema = z
     metricsToken: uiSecret.optional(),
     /** pino log level. */
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    /** Path of the accounts file (JSON or YAML): many API keys, each with its own limits. See `config/accounts.ts`. */
+    accountsFile: z.string().min(1, 'expected a file path').optional(),
   })
   .superRefine((c, ctx) => {
+    checkRedisSettings(c, ctx);
     // A token equal to the password would be the admin credential under another name.
     if (c.metricsToken !== undefined && c.metricsToken === c.uiPassword) {
       ctx.addIssue({ code: 'custom', path: ['metricsToken'], message: 'expected a token different from BB_REAPER_UI_PASSWORD (the token must not grant what the password grants)' });
@@ -126,3 +185,39 @@ export const configSchema = z
   });
 
 export type ParsedConfig = z.output<typeof configSchema>;
+
+/** How the Redis settings must fit together: one URL unless on a cluster, TLS files only with `rediss://`. */
+function checkRedisSettings(
+  c: { redisUrl: string; redisCluster: boolean; redisCa?: string | undefined; redisCert?: string | undefined; redisKey?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const parsed: URL[] = [];
+  for (const u of splitRedisUrls(c.redisUrl)) {
+    try {
+      parsed.push(new URL(u));
+    } catch {
+      return; // the URL's own check reported it
+    }
+  }
+  const [first] = parsed;
+  if (first === undefined) return;
+  const cluster = c.redisCluster === true;
+  if (!cluster && parsed.length > 1) {
+    issue('redisUrl', 'expected one URL; several comma-separated seed nodes need BB_REAPER_REDIS_CLUSTER=true');
+  }
+  if (cluster) {
+    if (parsed.some((u) => u.pathname !== '' && u.pathname !== '/' && u.pathname !== '/0')) issue('redisUrl', 'expected no database number: a Redis Cluster has database 0 only');
+    if (parsed.some((u) => u.protocol !== first.protocol)) issue('redisUrl', 'expected every seed node to use the same scheme (all redis:// or all rediss://)');
+    if (parsed.some((u) => (u.username !== '' || u.password !== '') && (u.username !== first.username || u.password !== first.password))) {
+      issue('redisUrl', 'expected the user and password on the first seed node only, or the same on every one');
+    }
+  }
+  const tls = first.protocol === 'rediss:';
+  for (const [name, env] of [['redisCa', 'BB_REAPER_REDIS_CA'], ['redisCert', 'BB_REAPER_REDIS_CERT'], ['redisKey', 'BB_REAPER_REDIS_KEY']] as const) {
+    if (c[name] !== undefined && !tls) issue(name, `${env} needs a rediss:// REDIS_URL (TLS)`);
+  }
+  if ((c.redisCert === undefined) !== (c.redisKey === undefined)) {
+    issue(c.redisCert === undefined ? 'redisCert' : 'redisKey', 'BB_REAPER_REDIS_CERT and BB_REAPER_REDIS_KEY must be set together');
+  }
+}

@@ -5,7 +5,7 @@
  * is `waiting`, a parked one `failed`, a parked one back in `waiting`/`active` is being re-driven)
  * and reads BullMQ's hashes through the adapter in `shared/bullmq-keys.ts`.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { pipeInFinishedState, pipeJobFields } from '../shared/bullmq-keys.js';
 import type { CloseJobResult, CompletedOutcome, DeadLetterData } from '../shared/jobs.js';
 import { parseCloseJobId } from '../shared/names.js';
@@ -36,16 +36,18 @@ export type CloseStatus =
   /** Neither a close job nor a letter: completed and removed by retention, or between the two steps of a re-drive. */
   | { kind: 'missing' };
 
-export type CloseStatusSources = { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis };
+export type CloseStatusSources = { queues: Pick<Queues, 'closeQueueOf' | 'deadLetterQueue'>; redis: Redis };
 
 /** Replies read per job: close hash, in completed, in failed, letter in failed, letter hash. */
 const READS_PER_JOB = 5;
 
 /** The status of each close job id, in order: one pipelined round trip. */
 export async function readCloseStatuses({ queues, redis }: CloseStatusSources, ids: readonly string[]): Promise<CloseStatus[]> {
-  const { closeQueue, deadLetterQueue } = queues;
+  const { deadLetterQueue } = queues;
   const pipeline = redis.pipeline();
   for (const id of ids) {
+    // the queue of the id's account (`close` for `default`, `close@<account>` for another)
+    const closeQueue = queues.closeQueueOf(id);
     pipeJobFields(pipeline, closeQueue, id, ['timestamp', 'returnValue', 'failedReason']);
     pipeInFinishedState(pipeline, closeQueue, id, 'completed');
     pipeInFinishedState(pipeline, closeQueue, id, 'failed');

@@ -9,7 +9,7 @@ import type { Job } from 'bullmq';
 import type { ResultEntry } from '../results/results-stream.js';
 import { BULLMQ_STALLED_REASON } from '../shared/bullmq-keys.js';
 import { CLOSE_JOB_LIMITS, type AttemptRecord, type CloseJobData, type DeadLetterData } from '../shared/jobs.js';
-import { CLOSE_QUEUE } from '../shared/names.js';
+import { accountOfJobId, closeQueueName, DEFAULT_ACCOUNT } from '../shared/names.js';
 import { previewValue } from '../shared/printable.js';
 import { cutText, InvalidJobError, isIntegerIn, parseCloseJobData } from '../worker/job-data.js';
 
@@ -92,9 +92,12 @@ export function buildDeadLetter(job: FailedCloseJob, now = Date.now()): DeadLett
   const offset = data.attemptsOffset;
   const attemptsMade = offset === undefined ? all.length : isIntegerIn(offset, 0, all.length) ? all.length - offset : 0;
   const failure = failureOf(job, history, now);
+  // the job id names the account (`shared/names.ts`), and so the queue it failed in
+  const account = accountOfJobId(String(job.id));
   return {
-    sourceQueue: CLOSE_QUEUE,
+    sourceQueue: closeQueueName(account),
     sourceJobId: String(job.id),
+    account,
     ...(Number.isFinite(job.timestamp) ? { sourceJobTimestamp: job.timestamp } : {}),
     sessionId: letterText(data.sessionId),
     ...(typeof data.projectId === 'string' ? { projectId: cutText(data.projectId) } : {}),
@@ -107,6 +110,7 @@ export function buildDeadLetter(job: FailedCloseJob, now = Date.now()): DeadLett
     message: failure.message,
     history,
     ...(isIntegerIn(data.redriveCount, 0, MAX_COUNT) ? { redriveCount: data.redriveCount } : {}),
+    ...(data.lease === true ? { lease: true as const } : {}),
   };
 }
 
@@ -134,6 +138,7 @@ export function redriveData(letter: unknown): CloseJobData {
     redriveCount: (isIntegerIn(d.redriveCount, 0, MAX_COUNT) ? d.redriveCount : 0) + 1,
     ...(d.projectId !== undefined ? { projectId: d.projectId } : {}),
     ...(d.requestId !== undefined ? { requestId: d.requestId } : {}),
+    ...(typeof d.sourceJobId === 'string' && accountOfJobId(d.sourceJobId) !== DEFAULT_ACCOUNT ? { account: accountOfJobId(d.sourceJobId) } : {}),
   };
 }
 
@@ -155,5 +160,6 @@ export function deadLetterResult(letter: DeadLetterData): ResultEntry {
     errorCode: letter.errorCode,
     attempts: letter.attemptsMade,
     finishedAt: letter.deadLetteredAt,
+    ...(letter.lease === true ? { lease: true } : {}),
   };
 }

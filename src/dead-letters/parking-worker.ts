@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { CLOSE_JOB_LIMITS, type DeadLetterData } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { DEAD_LETTER_QUEUE } from '../shared/names.js';
@@ -12,7 +12,7 @@ export interface DeadLetterProcessorOptions {
   connection: Redis;
   prefix: string;
   logger: Logger;
-  queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
+  queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue'>;
 }
 
 /**

@@ -9,16 +9,16 @@
  * `settleMs`, and report what they had to leave.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { CloseJobData, DeadLetterData } from '../shared/jobs.js';
-import { CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME } from '../shared/names.js';
+import { CLOSE_JOB_NAME, DEAD_LETTER_JOB_NAME, DEFAULT_ACCOUNT } from '../shared/names.js';
 import { DEAD_LETTER_STATES, type DeadLetterState, type Queues } from '../shared/queues.js';
 import { listJobIdsInStates } from '../shared/bullmq-keys.js';
 import { buildDeadLetter, redriveData, sameFailure } from './letter.js';
 
 export { DEAD_LETTER_STATES, type DeadLetterState };
 
-type DlqQueues = Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
+type DlqQueues = Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue'>;
 
 /** How long re-drive and purge wait at most for letters the DLQ processor holds, ms. */
 export const DEFAULT_SETTLE_MS = 5_000;
@@ -55,10 +55,19 @@ export async function moveToDeadLetter(queues: DlqQueues, job: Job<CloseJobData>
 }
 
 /** Backstop: moves every close job still in the failed state to the DLQ. Returns the letters moved. */
-export async function moveFailedToDeadLetter(queues: DlqQueues, { pageSize = 500, onMoved }: { pageSize?: number; onMoved?: OnDeadLettered } = {}): Promise<DeadLetterData[]> {
+export async function moveFailedToDeadLetter(
+  queues: DlqQueues,
+  { pageSize = 500, onMoved, accounts = [DEFAULT_ACCOUNT] }: { pageSize?: number; onMoved?: OnDeadLettered; accounts?: readonly string[] } = {},
+): Promise<DeadLetterData[]> {
+  const moved: DeadLetterData[] = [];
+  for (const account of accounts) moved.push(...(await moveFailedOf(queues, queues.closeQueueFor(account), pageSize, onMoved)));
+  return moved;
+}
+
+async function moveFailedOf(queues: DlqQueues, closeQueue: Queue<CloseJobData>, pageSize: number, onMoved: OnDeadLettered | undefined): Promise<DeadLetterData[]> {
   const moved: DeadLetterData[] = [];
   for (;;) {
-    const failed = await queues.closeQueue.getFailed(0, pageSize - 1);
+    const failed = await closeQueue.getFailed(0, pageSize - 1);
     if (failed.length === 0) return moved;
     let progress = 0;
     for (const job of failed) {
@@ -134,9 +143,11 @@ async function listStateByState(dlq: Queues['deadLetterQueue'], start: number, e
 }
 
 /** Puts one dead letter's close back on the close queue with fresh attempts (history kept). */
-export async function requeueClose(queues: Pick<Queues, 'closeQueue'>, letter: unknown): Promise<void> {
+export async function requeueClose(queues: Pick<Queues, 'closeQueue' | 'closeQueueOf'>, letter: unknown): Promise<void> {
   const sourceJobId = (letter as Partial<DeadLetterData> | null)?.sourceJobId;
-  await queues.closeQueue.add(CLOSE_JOB_NAME, redriveData(letter), typeof sourceJobId === 'string' ? { jobId: sourceJobId } : {});
+  // back to its account's queue (the job id names it)
+  const queue = typeof sourceJobId === 'string' ? queues.closeQueueOf(sourceJobId) : queues.closeQueue;
+  await queue.add(CLOSE_JOB_NAME, redriveData(letter), typeof sourceJobId === 'string' ? { jobId: sourceJobId } : {});
 }
 
 /**

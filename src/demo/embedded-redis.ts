@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { Redis } from 'ioredis';
 import { BbReaperError } from '../shared/errors.js';
+import { createRedis } from '../shared/redis.js';
 import { startRedisServer } from '../shared/redis-server.js';
 
 /** How to get a Redis when none answers and no `redis-server` binary exists. */
@@ -20,8 +20,7 @@ export interface DemoRedis {
 
 /** True when a Redis answers PING at `url` within `timeoutMs`. Never retries. */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  r.on('error', () => {});
+  const r = createRedis(url, { role: 'probe', connectTimeoutMs: timeoutMs });
   try {
     await r.connect();
     return (await r.ping()) === 'PONG';

@@ -23,6 +23,8 @@ export const DEMO_SETTINGS = {
   burstAtFraction: 0.25,
   burstMs: 400,
   burstErrorRate: 0.3,
+  /** ...and lasts at least until it failed this many requests (each is retried). */
+  burstMinFailures: 3,
 } as const;
 
 /** What a demo run reports (`--json` prints it). */
@@ -37,6 +39,11 @@ export interface DemoSummary {
   deadLetters: DeadLetterSummary[];
   /** Retries scheduled by the workers (transient failures). */
   retries: number;
+  /**
+   * Browser minutes the closes saved at most: each closed session's `expiresAt` minus its close
+   * (an upper bound: a session might have ended sooner anyway).
+   */
+  minutesSaved: number;
   /** 429 answers the simulator sent. */
   http429: number;
   /** 5xx answers the simulator sent (the injected burst). */
@@ -76,6 +83,7 @@ export function formatDemoSummary(s: DemoSummary): string {
     ...s.deadLetters.slice(0, 5).map((d) => `      ${d.errorCode ?? 'FAILED'}: ${d.sessionId ?? d.jobId}: ${d.message}`),
     ...(s.pending > 0 ? [`  ${pad('still pending')}${s.pending}`] : []),
     `  ${pad('retries')}${s.retries}   (${s.http5xx} injected 5xx answers, backoff with jitter)`,
+    `  ${pad('saved')}${s.minutesSaved} browser minutes at most   (an upper bound: from each close to the session's expiresAt)`,
     `  ${pad('429s')}${s.http429}   (simulator limit ${s.simulatorRate} req/s; workers asked for ${s.configuredRate}, adapted to ${round1(s.effectiveRate)})`,
     `  ${pad('peak')}${s.peakRequestsPerSecond} requests in one second (${s.requests} requests in all)`,
     `  ${pad('time')}${round1(s.closeSeconds)} s to close (${perSecond} closes/s), ${round1(s.totalSeconds)} s in all`,

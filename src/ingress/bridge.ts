@@ -1,10 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
+import { acquireLeases } from '../leases/lease-store.js';
+import type { SourcedInput } from '../producer/close-request.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { DEFAULT_PREFIX, keys } from '../shared/names.js';
 import { createQueues } from '../shared/queues.js';
 import { createIngressConsumer, type EntryHandler, type IngressBridge } from './consumer.js';
 import { resolveIngressSettings, type IngressBridgeOptions } from './options.js';
-import { parseEntries, rejectInvalid, rejectedRecords, type IngressOrigin } from './parse.js';
+import { parseEntries, rejectInvalid, rejectedRecords, type EntryRejection, type IngressOrigin } from './parse.js';
 import { rejectAndAck } from './stream.js';
 
 /**
@@ -16,23 +18,59 @@ import { rejectAndAck } from './stream.js';
 export function createEnqueueHandler({ connection, prefix = DEFAULT_PREFIX }: { connection: Redis; prefix?: string }): EntryHandler {
   const { ingress: stream, ingressRejected } = keys(prefix);
   const queues = createQueues({ connection, prefix });
-  const target = { queue: queues.closeQueue, redis: connection };
+  const target = { queues, redis: connection };
   return {
     async handle(entries, context) {
       const { requests, rejections } = parseEntries(entries, context);
+      const closes = requests.filter((r) => r.origin.lease === undefined);
+      // Leases first: a close of the same session in the same group then releases its lease,
+      // as it would have, handled one entry after the other.
+      const leased = await leaseRequests({ queue: queues.closeQueue, redis: connection }, requests.filter((r) => r.origin.lease !== undefined), rejections);
       let accepted = 0;
       let duplicates = 0;
-      if (requests.length > 0) {
-        const report = await enqueueCloses<IngressOrigin>(target, requests, { source: 'ingress', collectJobIds: false, maxInvalidReported: requests.length });
+      if (closes.length > 0) {
+        const report = await enqueueCloses<IngressOrigin>(target, closes, { source: 'ingress', collectJobIds: false, maxInvalidReported: closes.length });
         ({ accepted, duplicates } = report);
         for (const r of rejectInvalid(report.invalid)) rejections.push(r);
       }
       const records = rejectedRecords(rejections);
       await rejectAndAck(connection, stream, ingressRejected, records, entries.map(([id]) => id));
-      return { accepted, duplicates, rejected: records.length, ...(records[0] ? { firstReason: records[0][5] } : {}) };
+      return { accepted, duplicates: duplicates + leased.noops, leased: leased.leased, rejected: records.length, ...(records[0] ? { firstReason: records[0][5] } : {}) };
     },
     close: () => queues.close(),
   };
+}
+
+/**
+ * Creates or renews the leases entries ask for (`close_after`: that long from now; `close_at`: at
+ * that time), one script per distinct TTL. Invalid ids become rejections of their entry. Returns
+ * how many leases were created or renewed, and the no-ops (the session's close already pending
+ * or done, or its lease already fired).
+ */
+async function leaseRequests(
+  target: { queue: ReturnType<typeof createQueues>['closeQueue']; redis: Redis },
+  requests: SourcedInput<IngressOrigin>[],
+  rejections: EntryRejection[],
+): Promise<{ leased: number; noops: number }> {
+  const now = Date.now();
+  const byTtl = new Map<number, SourcedInput<IngressOrigin>[]>();
+  for (const r of requests) {
+    const lease = r.origin.lease;
+    if (lease === undefined) continue;
+    const ttl = 'ttlMs' in lease ? lease.ttlMs : lease.atMs - now;
+    byTtl.set(ttl, [...(byTtl.get(ttl) ?? []), r]);
+  }
+  let leased = 0;
+  let noops = 0;
+  for (const [ttl, group] of byTtl) {
+    const { outcomes, invalid } = await acquireLeases<IngressOrigin>(target, group, ttl, { now, source: 'ingress' });
+    for (const o of outcomes) {
+      if (o.status === 'created' || o.status === 'renewed') leased++;
+      else noops++;
+    }
+    for (const r of rejectInvalid(invalid)) rejections.push(r);
+  }
+  return { leased, noops };
 }
 
 /**

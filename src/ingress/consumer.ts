@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type Redis } from '../shared/redis.js';
 import { backoffCeilingMs } from '../shared/backoff.js';
 import type { Logger } from '../shared/logger.js';
 import { keys } from '../shared/names.js';
@@ -17,6 +17,8 @@ export interface IngressBridgeStats {
   accepted: number;
   /** Sessions whose close was already pending. */
   duplicates: number;
+  /** Leases created or renewed (entries with `close_after` / `close_at`). */
+  leased: number;
   /** Records written to `<prefix>:ingress:rejected`. */
   rejected: number;
   /** Entries claimed from dead consumers. */
@@ -35,6 +37,8 @@ export interface HandledGroup {
   accepted: number;
   /** Sessions whose close was already pending. */
   duplicates: number;
+  /** Leases created or renewed. */
+  leased?: number;
   /** Records written to `<prefix>:ingress:rejected`. */
   rejected: number;
   /** The reason of the first of them (for the log). */
@@ -118,9 +122,9 @@ export function createIngressConsumer({ connection: redis, prefix, logger: paren
   const { ingress: stream, ingressRejected } = keys(prefix);
   const logger = parentLogger.child({ component: 'ingress', consumer });
   const maintenance = createIngressMaintenance({ redis, stream, settings, logger });
-  const reader = redis.duplicate({ connectionName: 'bb-reaper:ingress-read' });
+  const reader = duplicateRedis(redis, 'bb-reaper:ingress-read');
   reader.on('error', () => {});
-  const counters = { entries: 0, accepted: 0, duplicates: 0, rejected: 0, setAside: 0 };
+  const counters = { entries: 0, accepted: 0, duplicates: 0, leased: 0, rejected: 0, setAside: 0 };
 
   let closing = false;
   let wake: (() => void) | undefined;
@@ -140,8 +144,9 @@ export function createIngressConsumer({ connection: redis, prefix, logger: paren
     counters.entries += entries.length;
     counters.accepted += done.accepted;
     counters.duplicates += done.duplicates;
+    counters.leased += done.leased ?? 0;
     counters.rejected += done.rejected;
-    logger.info({ entries: entries.length, accepted: done.accepted, duplicates: done.duplicates, rejected: done.rejected }, 'ingress entries enqueued');
+    logger.info({ entries: entries.length, accepted: done.accepted, duplicates: done.duplicates, leased: done.leased ?? 0, rejected: done.rejected }, 'ingress entries enqueued');
     if (done.rejected > 0) logger.warn({ rejected: done.rejected, first: done.firstReason }, `rejected ingress input recorded in ${ingressRejected}`);
   }
 
@@ -258,7 +263,7 @@ export function createIngressConsumer({ connection: redis, prefix, logger: paren
   const stats = (): IngressBridgeStats => {
     const m = maintenance.counts();
     const c = counters;
-    return { entries: c.entries, accepted: c.accepted, duplicates: c.duplicates, rejected: c.rejected, claimed: m.claimed, trimPasses: m.trimPasses, trimmed: m.trimmed, setAside: c.setAside };
+    return { entries: c.entries, accepted: c.accepted, duplicates: c.duplicates, leased: c.leased, rejected: c.rejected, claimed: m.claimed, trimPasses: m.trimPasses, trimmed: m.trimmed, setAside: c.setAside };
   };
 
   const done = run();

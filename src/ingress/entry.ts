@@ -1,5 +1,6 @@
+import { LeaseError, parseLeaseTtl, ttlUntil } from '../leases/lease-options.js';
 import { previewValue, printable } from '../shared/printable.js';
-import { MAX_FIELD_LENGTH, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
+import { MAX_FIELD_LENGTH, checkAccountField, checkOptionalField, type CloseRequest } from '../producer/close-request.js';
 
 /** Field names of an entry of the ingress stream `<prefix>:ingress` (a public, documented schema). */
 export const INGRESS_FIELDS = {
@@ -7,7 +8,16 @@ export const INGRESS_FIELDS = {
   sessionIds: 'session_ids',
   projectId: 'project_id',
   requestId: 'request_id',
+  /** The account whose key closes the entry's sessions (default `default`). */
+  account: 'account',
+  /** Makes the entry a lease: close this long after the entry is handled unless renewed (`90s`, `10m`). */
+  closeAfter: 'close_after',
+  /** Makes the entry a lease: close at this time (ms since the epoch) unless renewed. */
+  closeAt: 'close_at',
 } as const;
+
+/** The lease an entry asks for: close `ttlMs` after it is handled, or at `atMs`. */
+export type IngressLease = { ttlMs: number } | { atMs: number };
 
 /** Size limits of one ingress entry. An entry beyond them is rejected whole. */
 export const INGRESS_LIMITS = {
@@ -105,16 +115,19 @@ export interface OversizedEntry {
   lengths: number[];
 }
 
-/** What one entry asks for: the close requests to enqueue and what was rejected. */
+/** What one entry asks for: the close requests to enqueue (or lease) and what was rejected. */
 export interface ParsedIngressEntry {
   requests: CloseRequest[];
   rejections: IngressRejection[];
+  /** Set when the entry asks for leases (`close_after` / `close_at`) rather than closes now. */
+  lease?: IngressLease;
 }
 
-/** `project_id` / `request_id` of an entry, as close request fields. */
+/** `project_id` / `request_id` / `account` of an entry, as close request fields. */
 export interface CorrelationFields {
   projectId?: string;
   requestId?: string;
+  account?: string;
 }
 
 /**
@@ -124,8 +137,8 @@ export interface CorrelationFields {
  */
 export type IngressEntryRead =
   | { kind: 'rejected'; rejection: IngressRejection }
-  | { kind: 'single'; sessionId: string; extra: CorrelationFields }
-  | { kind: 'batch'; elements: readonly unknown[]; extra: CorrelationFields };
+  | { kind: 'single'; sessionId: string; extra: CorrelationFields; lease?: IngressLease }
+  | { kind: 'batch'; elements: readonly unknown[]; extra: CorrelationFields; lease?: IngressLease };
 
 /**
  * camelCase spellings that are almost certainly a mistake for a documented field. A Map, so a
@@ -138,6 +151,9 @@ const MISSPELLINGS = new Map<string, string>([
   ['requestId', INGRESS_FIELDS.requestId],
   ['id', INGRESS_FIELDS.sessionId],
   ['ids', INGRESS_FIELDS.sessionIds],
+  ['closeAfter', INGRESS_FIELDS.closeAfter],
+  ['closeAt', INGRESS_FIELDS.closeAt],
+  ['ttl', INGRESS_FIELDS.closeAfter],
 ]);
 
 const KNOWN = new Set<string>(Object.values(INGRESS_FIELDS));
@@ -166,15 +182,38 @@ function checkOptional(name: string, value: string | undefined): string | undefi
  * throws, whatever the input: structural problems reject the whole entry with one reason;
  * anything thrown while reading rejects it as `UNPARSEABLE` with the error's message.
  */
-export function readIngressEntry(pairs: readonly string[]): IngressEntryRead {
+export function readIngressEntry(pairs: readonly string[], now = Date.now()): IngressEntryRead {
   try {
-    return readFields(pairs);
+    return readFields(pairs, now);
   } catch (err) {
     return rejected('UNPARSEABLE', `the entry could not be read (${describeThrown(err)})`);
   }
 }
 
-function readFields(pairs: readonly string[]): IngressEntryRead {
+/**
+ * The lease of `close_after` / `close_at` (at most one of them), or a rejection reason. A
+ * `close_after` is a duration of 10 s to 6 h; a `close_at` a time in ms since the epoch 10 s to 6 h
+ * from now.
+ */
+function readLease(fields: ReadonlyMap<string, string>, now: number): IngressLease | string | undefined {
+  const after = fields.get(INGRESS_FIELDS.closeAfter);
+  const at = fields.get(INGRESS_FIELDS.closeAt);
+  if (after !== undefined && at !== undefined) return 'give either `close_after` or `close_at`, not both';
+  try {
+    if (after !== undefined) return { ttlMs: parseLeaseTtl(after, INGRESS_FIELDS.closeAfter) };
+    if (at !== undefined) {
+      const atMs = /^\d{1,16}$/.test(at) ? Number(at) : Number.NaN;
+      ttlUntil(Number.isSafeInteger(atMs) ? atMs : at, now, INGRESS_FIELDS.closeAt);
+      return { atMs };
+    }
+  } catch (err) {
+    if (err instanceof LeaseError) return err.message;
+    throw err;
+  }
+  return undefined;
+}
+
+function readFields(pairs: readonly string[], now: number): IngressEntryRead {
   if (pairs.length % 2 !== 0) return rejected('INVALID_FIELD', 'odd number of field/value items');
   const fields = new Map<string, string>();
   let unknownCount = 0;
@@ -201,21 +240,28 @@ function readFields(pairs: readonly string[]): IngressEntryRead {
 
   const projectId = fields.get(INGRESS_FIELDS.projectId);
   const requestId = fields.get(INGRESS_FIELDS.requestId);
-  const fieldProblem = checkOptional(INGRESS_FIELDS.projectId, projectId) ?? checkOptional(INGRESS_FIELDS.requestId, requestId);
+  const account = fields.get(INGRESS_FIELDS.account);
+  const accountProblem = checkAccountField(account);
+  const fieldProblem =
+    checkOptional(INGRESS_FIELDS.projectId, projectId) ??
+    checkOptional(INGRESS_FIELDS.requestId, requestId) ??
+    (accountProblem !== undefined ? `${accountProblem}, got ${previewValue(account)}` : undefined);
   if (fieldProblem !== undefined) return rejected('INVALID_FIELD', fieldProblem);
-  const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}) };
+  const extra = { ...(projectId !== undefined ? { projectId } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(account !== undefined ? { account } : {}) };
+  const lease = readLease(fields, now);
+  if (typeof lease === 'string') return rejected('INVALID_FIELD', lease);
 
   const single = fields.get(INGRESS_FIELDS.sessionId);
   const batch = fields.get(INGRESS_FIELDS.sessionIds);
   if (single !== undefined && batch !== undefined) {
     return rejected('INVALID_FIELD', 'give either `session_id` or `session_ids`, not both');
   }
-  if (single !== undefined) return { kind: 'single', sessionId: single, extra };
+  if (single !== undefined) return { kind: 'single', sessionId: single, extra, ...(lease ? { lease } : {}) };
   if (batch === undefined) return rejected('MISSING_SESSION_ID', 'the entry has neither `session_id` nor `session_ids`');
-  return readBatch(batch, extra);
+  return readBatch(batch, extra, lease);
 }
 
-function readBatch(raw: string, extra: CorrelationFields): IngressEntryRead {
+function readBatch(raw: string, extra: CorrelationFields, lease: IngressLease | undefined): IngressEntryRead {
   if (raw.length > INGRESS_LIMITS.maxSessionIdsLength) {
     return rejected('TOO_LARGE', `\`session_ids\` is ${raw.length} characters long; the maximum is ${INGRESS_LIMITS.maxSessionIdsLength}: split the batch`);
   }
@@ -232,7 +278,7 @@ function readBatch(raw: string, extra: CorrelationFields): IngressEntryRead {
   if (parsed.length > INGRESS_LIMITS.maxBatchIds) {
     return rejected('TOO_LARGE', `\`session_ids\` has ${parsed.length} ids; the maximum is ${INGRESS_LIMITS.maxBatchIds}: split the batch`);
   }
-  return { kind: 'batch', elements: parsed as unknown[], extra };
+  return { kind: 'batch', elements: parsed as unknown[], extra, ...(lease ? { lease } : {}) };
 }
 
 /** Why an element of `session_ids` is not even a candidate id (not a string), or undefined. */

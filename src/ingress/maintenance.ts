@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngressSettings } from './options.js';
 import { pruneIdleConsumers, readEntries, trimAcknowledged, type ReadResult } from './stream.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { BbReaperError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 

@@ -8,6 +8,7 @@ import {
   rejectItems,
   rejectOversizedEntry,
   type IngressEntryRead,
+  type IngressLease,
   type IngressRejection,
   type OversizedEntry,
   type ParsedIngressEntry,
@@ -40,6 +41,8 @@ export interface IngressOrigin {
   index?: number;
   /** The id as the entry gives it. */
   value: unknown;
+  /** Set when the entry asks for a lease (`close_after` / `close_at`) instead of a close now. */
+  lease?: IngressLease;
 }
 
 /** A rejection of (part of) one entry. */
@@ -70,11 +73,11 @@ function collect(entry: EntryRef, read: IngressEntryRead, out: ParsedEntries): v
   if (read.kind === 'rejected') {
     out.rejections.push({ entry, rejection: read.rejection });
   } else if (read.kind === 'single') {
-    out.requests.push(new SourcedInput({ sessionId: read.sessionId, ...read.extra }, { entry, value: read.sessionId }));
+    out.requests.push(new SourcedInput({ sessionId: read.sessionId, ...read.extra }, { entry, value: read.sessionId, ...(read.lease ? { lease: read.lease } : {}) }));
   } else {
     entry.elements = read.elements.length;
     read.elements.forEach((value, index) => {
-      const origin = { entry, index, value };
+      const origin = { entry, index, value, ...(read.lease ? { lease: read.lease } : {}) };
       const problem = elementTypeProblem(value);
       out.requests.push(problem === undefined ? new SourcedInput({ sessionId: value as string, ...read.extra }, origin) : new SourcedInput(value, origin, problem));
     });
@@ -150,7 +153,8 @@ export function parseIngressEntry(pairs: readonly string[]): ParsedIngressEntry 
     if (isInvalid(r)) invalid.push(r);
     else requests.push(item.input as CloseRequest);
   }
-  return { requests, rejections: [...out.rejections, ...rejectInvalid(invalid)].map((r) => r.rejection) };
+  const lease = out.requests[0]?.origin.lease;
+  return { requests, rejections: [...out.rejections, ...rejectInvalid(invalid)].map((r) => r.rejection), ...(lease ? { lease } : {}) };
 }
 
 /** The `<prefix>:ingress:rejected` records of some rejections, in the order of their entries. */

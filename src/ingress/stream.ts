@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { INGRESS_FIELDS, INGRESS_READ_LIMITS, type OversizedEntry } from './entry.js';
 
 /** Consumer group of the ingress bridge on `<prefix>:ingress`. Other groups may read the stream too. */

@@ -3,7 +3,7 @@
  * (`<prefix>:metrics`), so the `ui` process can serve `/metrics` for all workers together.
  * Field names are `<family>|<label>`; the histogram keeps one non-cumulative count per bucket.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
 import { keys } from '../shared/names.js';
 
@@ -32,7 +32,17 @@ export const FIELD = {
   latencyBucket: (le: string) => `latency|${le}`,
   latencySum: 'latency|sum',
   latencyCount: 'latency|count',
+  /** Browser minutes saved (a float), by account. */
+  minutesSaved: (account: string) => `minutes_saved|${account}`,
 } as const;
+
+/** The account label while one deployment serves one account. */
+export const DEFAULT_ACCOUNT = 'default';
+
+/** Fields written with HINCRBYFLOAT (sums of seconds or minutes); every other field is an integer count. */
+export function isFloatField(field: string): boolean {
+  return field === FIELD.latencySum || field.startsWith('minutes_saved|');
+}
 
 /** The bucket label (`le`) an observation of `seconds` falls in: the smallest bound ≥ it, or `+Inf`. */
 export function bucketFor(seconds: number): string {
@@ -61,6 +71,8 @@ export interface CounterSnapshot {
   rateLimited: number;
   /** Sum of the pauses those 429s asked for, in ms. */
   rateLimitedWaitMs: number;
+  /** Browser minutes saved by closes (an upper bound, see `CloseJobResult.minutesSaved`), by account. */
+  minutesSaved: Record<string, number>;
   latency: {
     /** Non-cumulative count per bucket label, every bucket and `+Inf` present. */
     buckets: Record<string, number>;
@@ -86,11 +98,13 @@ export function parseCounters(raw: Record<string, string>): CounterSnapshot {
   for (const le of [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']) buckets[le] = num(raw[FIELD.latencyBucket(le)]);
   const responses: Record<string, number> = {};
   const retries: Record<string, number> = {};
+  const minutesSaved: Record<string, number> = {};
   for (const [field, value] of Object.entries(raw)) {
     const [family, label] = field.split('|', 2);
     if (label === undefined) continue;
     if (family === 'responses') responses[label] = num(value);
     else if (family === 'retries') retries[label] = num(value);
+    else if (family === 'minutes_saved') minutesSaved[label] = num(value);
   }
   return {
     closes,
@@ -98,6 +112,7 @@ export function parseCounters(raw: Record<string, string>): CounterSnapshot {
     retries,
     rateLimited: num(raw[FIELD.rateLimited]),
     rateLimitedWaitMs: num(raw[FIELD.rateLimitedWaitMs]),
+    minutesSaved,
     latency: { buckets, sum: num(raw[FIELD.latencySum]), count: num(raw[FIELD.latencyCount]) },
   };
 }

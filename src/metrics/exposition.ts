@@ -1,5 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { CLOSE_OUTCOMES, LATENCY_BUCKETS_SECONDS, type CounterSnapshot } from './counters.js';
+import type { LeaseCounts } from '../leases/lease-store.js';
+import { CLOSE_OUTCOMES, DEFAULT_ACCOUNT, LATENCY_BUCKETS_SECONDS, type CounterSnapshot } from './counters.js';
+
+/** The lease events counted by `bb_reaper_lease_events_total{event}`. */
+export const LEASE_EVENTS = ['created', 'renewed', 'fired', 'released', 'cancelled'] as const;
 
 /** Queue depths shown as `bb_reaper_queue_jobs{state}`. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'dead'] as const;
@@ -28,6 +32,8 @@ export interface MetricsSnapshot {
   workers: number;
   /** The time the snapshot was taken, ms since the epoch (decides "paused"). */
   now: number;
+  /** Lease counts; absent counts as none. */
+  leases?: LeaseCounts;
 }
 
 /**
@@ -80,10 +86,22 @@ export async function renderMetrics(s: MetricsSnapshot): Promise<{ contentType: 
   const retries = new Counter({ name: 'bb_reaper_retries_total', help: 'Retries scheduled with backoff, by the error code of the failed attempt.', labelNames: ['code'], registers });
   for (const [code, n] of Object.entries(s.counters.retries)) retries.inc({ code }, n);
   new PrecountedHistogram('bb_reaper_api_request_duration_seconds', 'Duration of Browserbase API requests, in seconds.', s.counters.latency, registry);
+  const saved = new Counter({
+    name: 'bb_reaper_browser_minutes_saved_total',
+    help: 'Browser minutes closes saved at most: from each close to the session\'s expiresAt, for sessions still running when released (an upper bound: a session might have ended sooner anyway).',
+    labelNames: ['account'],
+    registers,
+  });
+  saved.inc({ account: DEFAULT_ACCOUNT }, 0);
+  for (const [account, minutes] of Object.entries(s.counters.minutesSaved ?? {})) saved.inc({ account }, minutes);
+  const leaseEvents = new Counter({ name: 'bb_reaper_lease_events_total', help: 'Lease events: created, renewed, fired (closed at the deadline), released (closed before it), cancelled.', labelNames: ['event'], registers });
+  for (const event of LEASE_EVENTS) leaseEvents.inc({ event }, s.leases?.[event] ?? 0);
 
   const depth = new Gauge({ name: 'bb_reaper_queue_jobs', help: 'Jobs by state: waiting, active, delayed, failed (close queue) and dead (dead-letter queue).', labelNames: ['state'], registers });
   for (const state of QUEUE_STATES) depth.set({ state }, s.queues[state]);
   new Gauge({ name: 'bb_reaper_workers', help: 'Worker processes with a heartbeat in the last 30 s.', registers }).set(s.workers);
+  new Gauge({ name: 'bb_reaper_leases_active', help: 'Pending leases: closes scheduled at a deadline unless renewed (including those past it whose close waits for a worker).', registers }).set(s.leases?.active ?? 0);
+  new Gauge({ name: 'bb_reaper_leases_due', help: 'Pending leases past their deadline: fired, their close waits for a worker to take it.', registers }).set(s.leases?.due ?? 0);
 
   const l = s.limiter;
   const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers }).set(value);

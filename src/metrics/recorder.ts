@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { BbReaperError } from '../shared/errors.js';
-import { bucketFor, codeLabel, FIELD, metricsKey, statusLabel, type CloseOutcomeLabel } from './counters.js';
+import { bucketFor, codeLabel, DEFAULT_ACCOUNT, FIELD, isFloatField, metricsKey, statusLabel, type CloseOutcomeLabel } from './counters.js';
 
 export interface MetricsRecorderOptions {
   /** Redis connection to flush to (the caller keeps owning it). */
@@ -24,14 +24,13 @@ export interface MetricsRecorder {
   retry(code: string): void;
   /** One 429 paused the queue, for `retryAfterMs` when the server said. */
   rateLimited(retryAfterMs?: number): void;
+  /** A close saved at most this many browser minutes (see `CloseJobResult.minutesSaved`). */
+  minutesSaved(minutes: number, account?: string): void;
   /** Writes buffered counts to Redis now. Counts a failed write could not store are kept for the next flush. */
   flush(): Promise<void>;
   /** Stops the timer and flushes what is left. */
   close(): Promise<void>;
 }
-
-/** Fields written with HINCRBYFLOAT; every other field is an integer count. */
-const FLOAT_FIELDS = new Set<string>([FIELD.latencySum]);
 
 /** Creates the recorder a worker process passes to `createCloseWorker({ metrics })`. */
 export function createMetricsRecorder({ redis, prefix, flushIntervalMs = 1000 }: MetricsRecorderOptions): MetricsRecorder {
@@ -52,7 +51,7 @@ export function createMetricsRecorder({ redis, prefix, flushIntervalMs = 1000 }:
     pending = new Map();
     const pipeline = redis.pipeline();
     for (const [field, by] of batch) {
-      if (FLOAT_FIELDS.has(field)) pipeline.hincrbyfloat(key, field, by);
+      if (isFloatField(field)) pipeline.hincrbyfloat(key, field, by);
       else pipeline.hincrby(key, field, Math.round(by));
     }
     try {
@@ -98,6 +97,9 @@ export function createMetricsRecorder({ redis, prefix, flushIntervalMs = 1000 }:
     rateLimited(retryAfterMs) {
       add(FIELD.rateLimited, 1);
       if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) add(FIELD.rateLimitedWaitMs, retryAfterMs);
+    },
+    minutesSaved(minutes, account = DEFAULT_ACCOUNT) {
+      if (Number.isFinite(minutes) && minutes > 0) add(FIELD.minutesSaved(account), minutes);
     },
     flush,
     async close() {

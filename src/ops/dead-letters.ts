@@ -7,7 +7,7 @@ import { countDeadLetters, purgeDeadLetters, readDeadLetters, redriveDeadLetters
 import { closeJobId, parseCloseJobId } from '../shared/names.js';
 import type { Queues } from '../shared/queues.js';
 
-type DlqQueues = Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
+type DlqQueues = Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue'>;
 
 export interface DeadLetterPage {
   /** First and last index asked for (0-based, inclusive). */

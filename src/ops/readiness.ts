@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { withTimeLimit } from '../shared/time-limit.js';
 import { describeWindow, readWorkers, WORKER_ALIVE_WITHIN_MS } from './liveness.js';
 

@@ -39,7 +39,7 @@ export interface SlotsReport {
 export interface ReadSlotsOptions {
   client: SlotsClient;
   /** For the pending closes. */
-  queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>;
+  queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue'>;
   /** The configured project (`BROWSERBASE_PROJECT_ID`); default: the first project the key lists. */
   projectId?: string;
   /** How many of the oldest sessions to report. Default {@link DEFAULT_OLDEST_LIMIT}. */

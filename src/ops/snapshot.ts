@@ -5,7 +5,8 @@
  * (`ops/liveness.ts`).
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
+import { readLeaseCounts, type LeaseCounts } from '../leases/lease-store.js';
 import { readCounters, type CounterSnapshot } from '../metrics/counters.js';
 import type { MetricsSnapshot } from '../metrics/exposition.js';
 import { getQueueStats, type Queues, type QueueStats } from '../shared/queues.js';
@@ -30,11 +31,18 @@ export interface OpsSnapshot {
   counters: CounterSnapshot;
   /** Recurring orphan sweeps, soonest first; empty when no sweep queue was given. */
   sweeps: SweepSchedule[];
+  /** Leases: pending now (`active`, of which `due` past their deadline) and events since the prefix was first used. */
+  leases: LeaseCounts;
+  /**
+   * Browser minutes closes saved, all accounts together: an upper bound (from each close to the
+   * session's `expiresAt`, for sessions still running; a session might have ended sooner anyway).
+   */
+  minutesSaved: number;
 }
 
 export interface SnapshotSources {
   redis: Redis;
-  queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>;
+  queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>;
   /** The sweep queue, for the recurring sweeps. */
   sweepQueue?: Queue<SweepJobData>;
   /**
@@ -46,17 +54,19 @@ export interface SnapshotSources {
 
 /** Reads everything from Redis in parallel (a handful of commands). */
 export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS }: SnapshotSources): Promise<OpsSnapshot> {
-  const [stats, limiter, beats, counters, sweeps] = await Promise.all([
+  const [stats, limiter, beats, counters, sweeps, leases] = await Promise.all([
     getQueueStats(queues),
     readLimiterState(redis, queues.prefix),
     readWorkers(redis, queues.prefix, { windowMs: heartbeatMaxAgeMs }),
     readCounters(redis, queues.prefix),
     sweepQueue ? listSweepSchedules(sweepQueue) : Promise.resolve([]),
+    readLeaseCounts(redis, queues.prefix),
   ]);
   // Ages (and so liveness) are measured once everything is read, all at the same moment.
   const at = Date.now();
   const workers = beats.map((w) => ({ ...w, ageMs: Math.max(0, at - w.lastSeen), alive: isWorkerAlive(w.lastSeen, at, heartbeatMaxAgeMs) }));
-  return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, sweeps };
+  const minutesSaved = Object.values(counters.minutesSaved).reduce((a, b) => a + b, 0);
+  return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, sweeps, leases, minutesSaved };
 }
 
 /** The part of a snapshot `/metrics` renders. */
@@ -68,5 +78,6 @@ export function toMetricsSnapshot(s: OpsSnapshot): MetricsSnapshot {
     limiter: s.limiter,
     workers: s.workers.filter((w) => w.alive).length,
     now: s.at,
+    leases: s.leases,
   };
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { readCloseStatuses, type CloseStatus, type DeadLetterSummary } from '../dead-letters/close-status.js';
 import type { FinalOutcome } from '../shared/jobs.js';
 import type { Queues } from '../shared/queues.js';
@@ -64,7 +64,7 @@ interface Tracked {
  * than the close being followed: reporting a possible failure beats reporting a false success.
  */
 export async function waitForCloses(
-  { queues, redis }: { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis },
+  { queues, redis }: { queues: Pick<Queues, 'closeQueueOf' | 'deadLetterQueue'>; redis: Redis },
   jobIds: Iterable<string>,
   opts: WaitOptions = {},
 ): Promise<WaitReport> {

@@ -1,8 +1,10 @@
 import type { Queue } from 'bullmq';
-import { jobKey } from '../shared/bullmq-keys.js';
-import type { Redis } from 'ioredis';
-import { CLOSE_JOB_NAME } from '../shared/names.js';
+import type { Redis } from '../shared/redis.js';
+import { checkCloseJobs } from '../leases/lease-store.js';
+import { CLOSE_JOB_NAME, DEFAULT_ACCOUNT } from '../shared/names.js';
 import type { CloseJobData } from '../shared/jobs.js';
+import type { Queues } from '../shared/queues.js';
+import { noteAccountUsed } from '../shared/account-registry.js';
 import { isInvalid, normalizeCloseItem, type CloseInput, type InvalidItem, type NormalizedRequest, type SourcedInput } from './close-request.js';
 
 export interface EnqueueProgress {
@@ -18,6 +20,8 @@ export interface EnqueueOptions {
   projectId?: string;
   /** `requestId` for items that carry none. */
   requestId?: string;
+  /** The account for items that name none; default `default`. */
+  account?: string;
   /** Recorded in job data: `library`, `cli`, `ingress`, `sweep`... Default `library`. */
   source?: string;
   /** Jobs per `addBulk` call. Default 1000. */
@@ -33,6 +37,12 @@ export interface EnqueueOptions {
    * For inputs that may be huge (elements of a file), e.g. a bounded preview.
    */
   reportInputAs?: (input: unknown) => unknown;
+  /**
+   * A session with a pending lease: `close` (default) closes it now, the close request wins and
+   * the lease is released; `keep` leaves the lease to its deadline (counted as a duplicate; sweeps
+   * do this, so a session its holder keeps renewing is no orphan).
+   */
+  leases?: 'close' | 'keep';
 }
 
 export interface EnqueueReport<O = unknown> {
@@ -40,6 +50,8 @@ export interface EnqueueReport<O = unknown> {
   accepted: number;
   /** Items whose close was already pending (or finished recently): a no-op. */
   duplicates: number;
+  /** Of `accepted`: sessions whose pending lease this request released (their close runs now). */
+  leasesReleased: number;
   /** Invalid items with their reason, and their origin when given as a `SourcedInput` (first `maxInvalidReported`). */
   invalid: InvalidItem<O>[];
   /** Number of invalid items in all. */
@@ -50,14 +62,9 @@ export interface EnqueueReport<O = unknown> {
 
 export const DEFAULT_CHUNK_SIZE = 1000;
 
-/** Returns, for each key, 1 when it exists and 0 otherwise. */
-const EXISTS_MANY = `local r = {}
-for i = 1, #KEYS do r[i] = redis.call('EXISTS', KEYS[i]) end
-return r`;
-
-/** The close queue and a connection to the same Redis. */
+/** The close queues (one per account) and a connection to the same Redis. */
 export interface EnqueueTarget {
-  queue: Queue<CloseJobData>;
+  queues: Pick<Queues, 'closeQueueFor' | 'prefix'>;
   redis: Redis;
 }
 
@@ -69,7 +76,7 @@ export interface EnqueueTarget {
  * callers report invalid items from this report alone, validated once, here.
  */
 export async function enqueueCloses<O = unknown>(
-  { queue, redis }: EnqueueTarget,
+  { queues, redis }: EnqueueTarget,
   inputs: Iterable<CloseInput | SourcedInput<O> | unknown> | AsyncIterable<CloseInput | SourcedInput<O> | unknown>,
   opts: EnqueueOptions = {},
 ): Promise<EnqueueReport<O>> {
@@ -79,15 +86,26 @@ export async function enqueueCloses<O = unknown>(
   }
   const maxInvalid = opts.maxInvalidReported ?? 1000;
   const collect = opts.collectJobIds ?? true;
-  const report: EnqueueReport<O> = { accepted: 0, duplicates: 0, invalid: [], invalidCount: 0, jobIds: [] };
-  const defaults = { projectId: opts.projectId, requestId: opts.requestId };
+  const report: EnqueueReport<O> = { accepted: 0, duplicates: 0, leasesReleased: 0, invalid: [], invalidCount: 0, jobIds: [] };
+  const defaults = { projectId: opts.projectId, requestId: opts.requestId, account: opts.account };
   let processed = 0;
   let chunk: NormalizedRequest[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const { accepted, duplicates } = await addChunk(queue, redis, chunk, opts.source ?? 'library');
-    report.accepted += accepted;
-    report.duplicates += duplicates;
+    // One queue per account: a chunk's items go to their accounts' queues.
+    const byAccount = new Map<string, NormalizedRequest[]>();
+    for (const r of chunk) {
+      const list = byAccount.get(r.account);
+      if (list) list.push(r);
+      else byAccount.set(r.account, [r]);
+    }
+    for (const [account, items] of byAccount) {
+      await noteAccountUsed(redis, queues.prefix, account);
+      const { accepted, duplicates, leasesReleased } = await addChunk({ queue: queues.closeQueueFor(account), redis }, items, opts.source ?? 'library', opts.leases ?? 'close');
+      report.accepted += accepted;
+      report.duplicates += duplicates;
+      report.leasesReleased += leasesReleased;
+    }
     if (collect) for (const r of chunk) report.jobIds.push(r.jobId);
     chunk = [];
     opts.onProgress?.({ processed, accepted: report.accepted, duplicates: report.duplicates, invalid: report.invalidCount });
@@ -112,9 +130,15 @@ export async function enqueueCloses<O = unknown>(
 
 /**
  * Adds one chunk. Items whose job already exists (pending, or finished and still kept) and
- * repeats inside the chunk are duplicates; the rest go out in one `addBulk`.
+ * repeats inside the chunk are duplicates, except a pending lease, which this close request
+ * releases (`leases: 'close'`): its job runs now. The rest go out in one `addBulk`.
  */
-async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: NormalizedRequest[], source: string): Promise<{ accepted: number; duplicates: number }> {
+async function addChunk(
+  { queue, redis }: { queue: Queue<CloseJobData>; redis: Redis },
+  chunk: NormalizedRequest[],
+  source: string,
+  leases: 'close' | 'keep',
+): Promise<{ accepted: number; duplicates: number; leasesReleased: number }> {
   const seen = new Set<string>();
   const unique: NormalizedRequest[] = [];
   let duplicates = 0;
@@ -125,12 +149,14 @@ async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: Normal
       unique.push(r);
     }
   }
-  // One script checks the whole chunk: a pipeline of 1,000 EXISTS took 2-3x as long.
-  const exists = unique.length === 0 ? [] : ((await client.eval(EXISTS_MANY, unique.length, ...unique.map((r) => jobKey(queue, r.jobId)))) as number[]);
+  // One script checks the whole chunk (and releases pending leases): a pipeline of 1,000 EXISTS took 2-3x as long.
+  const found = await checkCloseJobs({ queue, redis }, leases === 'close' ? 'close' : 'check', unique.map((r) => r.jobId));
   const fresh: NormalizedRequest[] = [];
+  let leasesReleased = 0;
   unique.forEach((r, i) => {
-    if (exists[i] === 1) duplicates++;
-    else fresh.push(r);
+    if (found[i] === 'absent') fresh.push(r);
+    else if (found[i] === 'released') leasesReleased++;
+    else duplicates++;
   });
   if (fresh.length > 0) {
     const enqueuedAt = Date.now();
@@ -143,10 +169,11 @@ async function addChunk(queue: Queue<CloseJobData>, client: Redis, chunk: Normal
           source,
           ...(r.projectId !== undefined ? { projectId: r.projectId } : {}),
           ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+          ...(r.account !== DEFAULT_ACCOUNT ? { account: r.account } : {}),
         },
         opts: { jobId: r.jobId },
       })),
     );
   }
-  return { accepted: fresh.length, duplicates };
+  return { accepted: fresh.length + leasesReleased, duplicates, leasesReleased };
 }

@@ -1,16 +1,19 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX } from '../shared/names.js';
+import { DEFAULT_PREFIX, keyPrefix } from '../shared/names.js';
 import { createQueues, type Queues } from '../shared/queues.js';
-import { createRedis, DEFAULT_REDIS_URL } from '../shared/redis.js';
+import { Cluster, createRedis, DEFAULT_REDIS_URL, type Redis, type RedisSettings } from '../shared/redis.js';
+import { createLease, type Lease, type LeaseOptions } from '../leases/lease-handle.js';
 import type { CloseInput } from './close-request.js';
 import { enqueueCloses, type EnqueueOptions, type EnqueueReport } from './enqueue.js';
 
-export interface ProducerOptions {
-  /** Redis URL; default `redis://127.0.0.1:6379`. Ignored when `connection` is given. */
+export interface ProducerOptions extends Partial<RedisSettings> {
+  /**
+   * Redis URL (with `redisCluster: true`, comma-separated seed nodes); default
+   * `redis://127.0.0.1:6379`. Ignored, with the other Redis settings, when `connection` is given.
+   */
   redisUrl?: string;
-  /** An ioredis connection to use (the caller keeps owning it). */
+  /** An ioredis connection (one server or a `Cluster`) to use (the caller keeps owning it). */
   connection?: Redis;
-  /** Key prefix; default `bb-reaper`. */
+  /** `BB_REAPER_PREFIX`; default `bb-reaper`. On a cluster the keys live under its hash tag (`{bb-reaper}`, see `keyPrefix`). */
   prefix?: string;
 }
 
@@ -24,19 +27,27 @@ export interface Producer {
   closeSessions(inputs: readonly CloseInput[], opts?: EnqueueOptions): Promise<EnqueueReport>;
   /** Enqueues closes from a stream with bounded memory (job ids are not collected by default). */
   closeSessionsFrom(inputs: AsyncIterable<CloseInput | unknown> | Iterable<CloseInput | unknown>, opts?: EnqueueOptions): Promise<EnqueueReport>;
+  /**
+   * "Close this session `ttl` from now unless I renew": creates the lease (or renews the pending
+   * one) and returns its handle (`renew`, `release`, `cancel`, `keepAlive`, `expiresAt`). A
+   * session whose close is already pending or done gets no lease: `status` says so.
+   */
+  lease(sessionId: string, opts: LeaseOptions): Promise<Lease>;
   close(): Promise<void>;
 }
 
-export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX }: ProducerOptions = {}): Producer {
-  const redis = connection ?? createRedis(redisUrl, { role: 'producer', name: 'bb-reaper:producer' });
-  const queues = createQueues({ connection: redis, prefix });
-  const target = { queue: queues.closeQueue, redis };
+export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX, ...settings }: ProducerOptions = {}): Producer {
+  const redis = connection ?? createRedis({ ...settings, redisUrl }, { role: 'producer', name: 'bb-reaper:producer' });
+  const queues = createQueues({ connection: redis, prefix: keyPrefix({ prefix, redisCluster: redis instanceof Cluster }) });
+  const target = { queues, redis };
   return {
     queues,
     redis,
     closeSession: (sessionId, opts) => enqueueCloses(target, [sessionId], opts),
     closeSessions: (inputs, opts) => enqueueCloses(target, inputs, opts),
     closeSessionsFrom: (inputs, opts) => enqueueCloses(target, inputs, { collectJobIds: false, ...opts }),
+    // leases are the default account's for now (its queue): see the README's "Accounts"
+    lease: (sessionId, opts) => createLease({ queue: queues.closeQueue, redis }, sessionId, opts),
     async close() {
       await queues.close();
       if (!connection) await redis.quit().catch(() => redis.disconnect());

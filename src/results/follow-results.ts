@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type Redis } from '../shared/redis.js';
 import { DEFAULT_PREFIX, keys } from '../shared/names.js';
 import { parseResultFields, type ResultRecord } from './results-stream.js';
 
@@ -31,7 +31,7 @@ export interface FollowResultsOptions {
 export async function* followResults({ connection, prefix = DEFAULT_PREFIX, from = '$', blockMs = 1000, count = 100, signal }: FollowResultsOptions): AsyncGenerator<ResultRecord> {
   const stream = keys(prefix).results;
   // Named after the prefix, so CLIENT LIST tells followers of different prefixes apart.
-  const reader = connection.duplicate({ connectionName: `bb-reaper:results-follow:${prefix}` });
+  const reader = duplicateRedis(connection, `bb-reaper:results-follow:${prefix}`);
   reader.on('error', () => {});
   const stop = () => reader.disconnect();
   signal?.addEventListener('abort', stop, { once: true });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { BbReaperError } from '../shared/errors.js';
-import { CLOSE_OUTCOMES, type FinalOutcome } from '../shared/jobs.js';
+import { CLOSE_OUTCOMES, type FinalOutcome, type LeaseEnd } from '../shared/jobs.js';
 import { DEFAULT_PREFIX, keys } from '../shared/names.js';
 
 /** Final outcomes written to `<prefix>:results`: every close outcome (`CLOSE_OUTCOMES`, the one list). */
@@ -28,6 +28,15 @@ export interface ResultEntry {
   attempts: number;
   /** ms epoch. */
   finishedAt: number;
+  /** True for the close of a lease (its job was created by a lease). */
+  lease?: boolean;
+  /** How that lease ended: `fired` at its deadline, `released` by its holder, `superseded` by a close request. */
+  leaseEnd?: LeaseEnd;
+  /**
+   * Browser minutes the close saved at most (from the close to the session's `expiresAt`, for a
+   * session still running): an upper bound, the session might have ended sooner anyway.
+   */
+  minutesSaved?: number;
 }
 
 /** One entry read back from `<prefix>:results`. */
@@ -91,7 +100,7 @@ export function resultDedupeKey(prefix: string, jobId: string, jobTimestamp: num
 /**
  * The stream fields of one outcome (snake_case, all strings; optional ones only when known):
  * `session_id`, `request_id`, `job_id`, `outcome`, `status`, `http_status`, `error_code`,
- * `attempts`, `finished_at`.
+ * `attempts`, `finished_at`, `lease` (`true`), `lease_end`, `minutes_saved` (2 decimals).
  */
 export function toResultFields(e: ResultEntry): string[] {
   const out = ['session_id', e.sessionId];
@@ -101,6 +110,9 @@ export function toResultFields(e: ResultEntry): string[] {
   if (e.httpStatus !== undefined) out.push('http_status', String(e.httpStatus));
   if (e.errorCode !== undefined) out.push('error_code', e.errorCode);
   out.push('attempts', String(e.attempts), 'finished_at', String(e.finishedAt));
+  if (e.lease) out.push('lease', 'true');
+  if (e.leaseEnd !== undefined) out.push('lease_end', e.leaseEnd);
+  if (e.minutesSaved !== undefined && Number.isFinite(e.minutesSaved)) out.push('minutes_saved', e.minutesSaved.toFixed(2));
   return out;
 }
 
@@ -198,6 +210,9 @@ export function parseResultFields(id: string, pairs: readonly string[]): ResultR
     ...optional('errorCode', f.get('error_code')),
     attempts: num(f.get('attempts')) ?? 0,
     finishedAt: num(f.get('finished_at')) ?? 0,
+    ...optional('lease', f.get('lease') === 'true' ? true : undefined),
+    ...optional('leaseEnd', f.get('lease_end') as LeaseEnd | undefined),
+    ...optional('minutesSaved', num(f.get('minutes_saved'))),
   };
 }
 

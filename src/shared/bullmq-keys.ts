@@ -5,10 +5,14 @@
  * BullMQ upgrade that changes them is one file to check (layout of BullMQ 5–6):
  * - a job is the hash `<prefix>:<queue>:<id>` (`queue.toKey(id)`), with the fields below;
  * - the finished states are sorted sets (`queue.keys.completed`, `queue.keys.failed`), member = job id;
- * - the lock of an active job is the string `<job key>:lock`, whose value is the worker's token.
+ * - the lock of an active job is the string `<job key>:lock`, whose value is the worker's token;
+ * - a delayed job waits in the sorted set `delayed` scored `due ms × 0x1000 + order`, workers
+ *   wake up on the `marker` set, and a job a worker took has `processedOn` (used by leases:
+ *   {@link BULLMQ_DELAYED_LUA} adds, reschedules, promotes and removes delayed jobs as BullMQ does).
  */
 import type { Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { Redis } from './redis.js';
 
 /** The part of a BullMQ `Queue` that names its keys. */
 export type QueueKeys = Pick<Queue, 'toKey' | 'keys'>;
@@ -106,3 +110,118 @@ export async function listJobIdsInStates<S extends ListableState>(
   for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ state: states[Number(flat[i]) - 1] as S, id: flat[i + 1] as string });
   return { total: Number(total), jobs };
 }
+
+/**
+ * The keys of one queue that {@link BULLMQ_DELAYED_LUA} works on, in the order it reads them as
+ * `KEYS[1]`..`KEYS[QUEUE_KEY_COUNT]`: delayed jobs, the worker wake-up marker, queue meta, the
+ * events stream, the id counter, wait, active, completed, failed.
+ */
+export function delayedJobKeys(queue: QueueKeys): string[] {
+  const k = queue.keys;
+  return [k.delayed, k.marker, k.meta, k.events, k.id, k.wait, k.active, k.completed, k.failed].map(String);
+}
+/** How many keys {@link delayedJobKeys} returns: a script's own keys start at `KEYS[QUEUE_KEY_COUNT + 1]`. */
+export const QUEUE_KEY_COUNT = 9;
+
+/**
+ * The `opts` field BullMQ 6 stores for `queue.add(name, data, { jobId, delay })` on a queue whose
+ * default job options are `defaults` (checked against a real `add` by test/integration/leases-store.test.ts).
+ */
+export function storedJobOpts(jobId: string, delayMs: number, defaults: { removeOnComplete: unknown; removeOnFail: unknown }): string {
+  return JSON.stringify({ removeOnFail: defaults.removeOnFail, jobId, removeOnComplete: defaults.removeOnComplete, delay: delayMs, attempts: 0 });
+}
+
+/**
+ * Lua functions for a queue's delayed jobs, doing what BullMQ 6's own scripts do (addDelayedJob,
+ * changeDelay, promote, removeJob; `commands/includes/*.lua`), so that one script of bb-reaper can
+ * add, reschedule, promote or remove a delayed job atomically with its own keys (leases). The
+ * script passes {@link delayedJobKeys} as its first keys (`Q` names them). Jobs handled here have
+ * no parent, no deduplication id and priority 0 (bb-reaper creates them so).
+ */
+export const BULLMQ_DELAYED_LUA = `
+local rcall = redis.call
+local Q = { delayed = KEYS[1], marker = KEYS[2], meta = KEYS[3], events = KEYS[4], id = KEYS[5], wait = KEYS[6],
+  active = KEYS[7], completed = KEYS[8], failed = KEYS[9] }
+
+local function bullMaxEvents()
+  local n = rcall('HGET', Q.meta, 'opts.maxLenEvents')
+  if not n then
+    n = 10000
+    rcall('HSET', Q.meta, 'opts.maxLenEvents', n)
+  end
+  return n
+end
+
+-- getDelayedScore: the job id's order within one ms is kept (up to 4096 jobs per ms).
+local function bullDelayedScore(untilMs)
+  local minScore = untilMs * 0x1000
+  local maxScore = (untilMs + 1) * 0x1000 - 1
+  local r = rcall('ZREVRANGEBYSCORE', Q.delayed, maxScore, minScore, 'WITHSCORES', 'LIMIT', 0, 1)
+  local current = tonumber(r[2])
+  if current ~= nil then
+    if current >= maxScore then return maxScore end
+    return current + 1
+  end
+  return minScore
+end
+
+-- addDelayMarkerIfNeeded: wakes blocked workers at the earliest delayed job.
+local function bullDelayMarker()
+  local r = rcall('ZRANGE', Q.delayed, 0, 0, 'WITHSCORES')
+  local next = tonumber(r[2])
+  if next ~= nil then rcall('ZADD', Q.marker, next / 0x1000, '1') end
+end
+
+-- addDelayedJob + storeJob: the job hash, its events, the delayed set and the marker.
+local function bullAddDelayedJob(jobKey, jobId, name, data, opts, timestamp, delay)
+  rcall('INCR', Q.id)
+  local maxEvents = bullMaxEvents()
+  rcall('HMSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', timestamp, 'delay', delay, 'priority', 0)
+  rcall('XADD', Q.events, 'MAXLEN', '~', maxEvents, '*', 'event', 'added', 'jobId', jobId, 'name', name)
+  local untilMs = tonumber(timestamp) + tonumber(delay)
+  rcall('ZADD', Q.delayed, bullDelayedScore(untilMs), jobId)
+  rcall('XADD', Q.events, 'MAXLEN', '~', maxEvents, '*', 'event', 'delayed', 'jobId', jobId, 'delay', untilMs)
+  bullDelayMarker()
+end
+
+-- True when the job waits in the delayed set and no worker ever took it (a retry in backoff was taken).
+local function bullDelayedUntaken(jobKey, jobId)
+  return rcall('ZSCORE', Q.delayed, jobId) ~= false and rcall('HEXISTS', jobKey, 'processedOn') == 0
+end
+
+-- changeDelay: the job runs at untilMs instead; its delay stays measured from its timestamp.
+local function bullReschedule(jobKey, jobId, untilMs)
+  local timestamp = tonumber(rcall('HGET', jobKey, 'timestamp')) or untilMs
+  rcall('ZADD', Q.delayed, bullDelayedScore(untilMs), jobId)
+  rcall('HSET', jobKey, 'delay', math.max(0, untilMs - timestamp))
+  rcall('XADD', Q.events, 'MAXLEN', '~', bullMaxEvents(), '*', 'event', 'delayed', 'jobId', jobId, 'delay', untilMs)
+  bullDelayMarker()
+end
+
+-- promote: from delayed to wait now (a paused queue keeps it there until resumed).
+local function bullPromote(jobKey, jobId)
+  if rcall('ZREM', Q.delayed, jobId) == 0 then return false end
+  local attrs = rcall('HMGET', Q.meta, 'paused', 'concurrency')
+  local held = attrs[1] ~= false or (attrs[2] ~= false and rcall('LLEN', Q.active) >= tonumber(attrs[2]))
+  rcall('LPUSH', Q.wait, jobId)
+  if not held then rcall('ZADD', Q.marker, 0, '0') end
+  rcall('XADD', Q.events, 'MAXLEN', '~', bullMaxEvents(), '*', 'event', 'waiting', 'jobId', jobId, 'prev', 'delayed')
+  rcall('HSET', jobKey, 'delay', 0)
+  return true
+end
+
+-- removeJob of a delayed job: gone from the delayed set, its hash and logs deleted.
+local function bullRemoveDelayed(jobKey, jobId)
+  if rcall('ZREM', Q.delayed, jobId) == 0 then return false end
+  rcall('DEL', jobKey, jobKey .. ':logs')
+  rcall('XADD', Q.events, 'MAXLEN', '~', bullMaxEvents(), '*', 'event', 'removed', 'jobId', jobId, 'prev', 'delayed')
+  return true
+end
+
+-- 'completed' or 'failed' when the job finished (and is still kept), else nil.
+local function bullFinished(jobId)
+  if rcall('ZSCORE', Q.completed, jobId) ~= false then return 'completed' end
+  if rcall('ZSCORE', Q.failed, jobId) ~= false then return 'failed' end
+  return nil
+end
+`;

@@ -44,9 +44,23 @@ export const ERROR_CODES = {
   /** `flushIntervalMs` of the metrics recorder is not a number ≥ 0. */
   METRICS_OPTION_INVALID: 'a metrics recorder option is invalid',
 
+  // --- Leases (library, CLI, ingress): "close this session at T unless renewed".
+  /** A TTL outside 10 s..6 h, a renewal interval not shorter than the TTL, a deadline too soon or too far (exit 2 in the CLI). */
+  INVALID_LEASE: 'a lease option is invalid (the message names it and its value): a TTL must be 10 s to 6 h, a renewal interval shorter than the TTL',
+  /** Renewing or cancelling a lease that already fired at its deadline, was released or cancelled (exit 1 in the CLI). */
+  LEASE_ENDED: 'the lease already ended (fired at its deadline, released or cancelled) and nothing changed; the message says how and when',
+  /** Renewing, cancelling or releasing a session that has no lease. */
+  LEASE_NOT_FOUND: 'the session has no lease (never leased, or forgotten 24 h after its lease ended)',
+
   // --- Redis.
   /** No Redis answers and none could be started (demo, test helpers). */
   REDIS_UNAVAILABLE: 'no Redis answers and none could be started',
+  /** Redis refused the user name or password of `REDIS_URL` (WRONGPASS, NOAUTH): fix the URL (exit 1 in the CLI). */
+  REDIS_AUTH_FAILED: 'Redis refused the credentials in REDIS_URL (wrong or missing user/password); retrying cannot help',
+  /** The TLS handshake with Redis failed for good: its certificate is not trusted (set `BB_REAPER_REDIS_CA`), names another host, or the port speaks no TLS. */
+  REDIS_TLS_FAILED: 'the TLS connection to Redis failed: its certificate is not trusted or names another host, or the port speaks no TLS',
+  /** Redis's ACL refused a command, key or channel to this user (NOPERM): grant the user bb-reaper's ACL rule. */
+  REDIS_NO_PERMISSION: "Redis's ACL refused a command, key or channel to this user (NOPERM); grant the rule the README gives",
 
   // --- Results stream.
   /** A result entry handed to the results writer is malformed (a bug in the caller). */

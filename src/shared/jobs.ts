@@ -35,6 +35,12 @@ export interface CloseJobData {
   projectId?: string;
   /** Caller's correlation id, echoed in the results stream. */
   requestId?: string;
+  /**
+   * The account whose key closes it. The queue decides (`close` is `default`'s, `close@<account>`
+   * another's); this field, written by bb-reaper's producers for accounts other than `default`,
+   * must name the same account when present.
+   */
+  account?: string;
   /** Milliseconds since the epoch when the close was first accepted. */
   enqueuedAt: number;
   /** Where it came from: `library`, `cli`, `ingress`, `sweep`, `redrive`, ... */
@@ -45,6 +51,11 @@ export interface CloseJobData {
   attemptsOffset?: number;
   /** Times this close was re-driven from the dead-letter queue. */
   redriveCount?: number;
+  /**
+   * Set on the close job of a lease (created by `producer.lease`, `bb-reaper lease`, the ingress
+   * fields `close_after` / `close_at`): the job waits delayed until the lease's deadline.
+   */
+  lease?: true;
 }
 
 /** One attempt at a close, as kept in the dead-letter provenance. */
@@ -77,12 +88,24 @@ export interface CloseJobResult {
   httpStatus: number;
   attempts: number;
   finishedAt: number;
+  /**
+   * Browser minutes this close saved at most: from the close to the session's `expiresAt`, for a
+   * session still running when it was released (an upper bound: it might have ended sooner anyway).
+   */
+  minutesSaved?: number;
+  /** How the lease of this close ended, for the close job of a lease: `fired` at its deadline, `released` before it, `superseded` by a close request. */
+  leaseEnd?: LeaseEnd;
 }
+
+/** How a lease's close came about: `fired` (deadline passed unrenewed), `released` (its holder), `superseded` (a close request). */
+export type LeaseEnd = 'fired' | 'released' | 'superseded';
 
 /** Data of a dead letter (queue `dead-letter`, job id = the source job id). */
 export interface DeadLetterData {
   sourceQueue: string;
   sourceJobId: string;
+  /** The account of the close (`default` when none was named); absent in letters written before accounts. */
+  account?: string;
   /**
    * Creation time of the close job that failed (its BullMQ `timestamp`, ms epoch): with
    * `sourceJobId` it names that one run, so each failure of a re-driven close is its own result.
@@ -105,4 +128,6 @@ export interface DeadLetterData {
   parkedAt?: number;
   /** Number of times this close was re-driven before. */
   redriveCount?: number;
+  /** Set when the failed close was a lease's (its re-drive is a plain close). */
+  lease?: true;
 }

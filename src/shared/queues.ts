@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { CLOSE_QUEUE, DEAD_LETTER_QUEUE } from './names.js';
+import { BbReaperError } from './errors.js';
+import { Cluster, type Redis } from './redis.js';
+import { accountKeyPrefix, accountOfJobId, closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT, hashTagOf } from './names.js';
 import type { CloseJobData, DeadLetterData } from './jobs.js';
 
 /**
@@ -21,7 +22,12 @@ export const DEAD_LETTER_STATES = ['waiting', 'active', 'delayed', 'prioritized'
 export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
 
 export interface Queues {
+  /** The close queue of the `default` account (`closeQueueFor('default')`). */
   closeQueue: Queue<CloseJobData>;
+  /** The close queue of an account (made on first use, then the same object; closed by `close()`). */
+  closeQueueFor(account: string): Queue<CloseJobData>;
+  /** The close queue a close job id belongs to (its id names its account: `shared/names.ts`). */
+  closeQueueOf(jobId: string): Queue<CloseJobData>;
   deadLetterQueue: Queue<DeadLetterData>;
   prefix: string;
   /** The connection the queues use (the caller owns it), for the few reads done outside BullMQ (`shared/bullmq-keys.ts`). */
@@ -30,29 +36,52 @@ export interface Queues {
 }
 
 /**
- * The two BullMQ queues, under the configured prefix, on a shared connection (the caller owns it).
+ * Throws `INVALID_OPTION` when `connection` is a Redis Cluster and `prefix` holds no hash tag:
+ * BullMQ's scripts touch several keys of a queue at once, which a cluster refuses across slots.
+ * Every queue bb-reaper opens passes through here.
+ */
+export function assertClusterSafePrefix(connection: Redis, prefix: string): void {
+  if (connection instanceof Cluster && hashTagOf(prefix) === undefined) {
+    throw new BbReaperError('INVALID_OPTION', `Expected a key prefix with a hash tag on Redis Cluster (e.g. \`{${prefix}}\`: use keyPrefix({ prefix, redisCluster: true })), got \`${prefix}\``);
+  }
+}
+
+/**
+ * The two BullMQ queues, under the key prefix (`keyPrefix`), on a shared connection (the caller owns it).
  * Default job options live here so every producer (library, CLI, ingress, re-drive) agrees.
  */
 export function createQueues({ connection, prefix }: { connection: Redis; prefix: string }): Queues {
-  const closeQueue = new Queue<CloseJobData>(CLOSE_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: { removeOnComplete: COMPLETED_RETENTION, removeOnFail: false },
-  });
+  assertClusterSafePrefix(connection, prefix);
+  const closeQueues = new Map<string, Queue<CloseJobData>>();
+  const closeQueueFor = (account: string): Queue<CloseJobData> => {
+    let q = closeQueues.get(account);
+    if (!q) {
+      q = new Queue<CloseJobData>(closeQueueName(account), {
+        connection,
+        prefix: accountKeyPrefix(prefix, account),
+        defaultJobOptions: { removeOnComplete: COMPLETED_RETENTION, removeOnFail: false },
+      });
+      q.on('error', () => {});
+      closeQueues.set(account, q);
+    }
+    return q;
+  };
+  const closeQueue = closeQueueFor(DEFAULT_ACCOUNT);
   const deadLetterQueue = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: { removeOnComplete: true, removeOnFail: false },
   });
-  closeQueue.on('error', () => {});
   deadLetterQueue.on('error', () => {});
   return {
     closeQueue,
+    closeQueueFor,
+    closeQueueOf: (jobId) => closeQueueFor(accountOfJobId(jobId)),
     deadLetterQueue,
     prefix,
     connection,
     async close() {
-      await Promise.all([closeQueue.close(), deadLetterQueue.close()]);
+      await Promise.all([...[...closeQueues.values()].map((q) => q.close()), deadLetterQueue.close()]);
     },
   };
 }
@@ -68,7 +97,7 @@ export interface QueueStats {
 }
 
 /** Counts of the close queue by state, and the number of dead letters. */
-export async function getQueueStats({ closeQueue, deadLetterQueue }: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>): Promise<QueueStats> {
+export async function getQueueStats({ closeQueue, deadLetterQueue }: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue'>): Promise<QueueStats> {
   const [c, d] = await Promise.all([
     closeQueue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
     deadLetterQueue.getJobCounts(...DEAD_LETTER_STATES),

@@ -42,20 +42,32 @@ export interface StartRedisServerOptions {
   binary?: string;
   /** How long to wait for it to answer PING (ms). Default 10 000. */
   timeoutMs?: number;
+  /**
+   * Serve TLS only (`--port 0 --tls-port <port>`) with these PEM files; `url` is then
+   * `rediss://localhost:<port>` (the certificate must name `localhost`). Clients may present a
+   * certificate signed by `caFile` (`authClients` `optional`, the default), must (`yes`), or are
+   * not asked (`no`). Default: plain TCP.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; authClients?: 'yes' | 'no' | 'optional' };
+  /** More `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']` or `['--aclfile', f]`. */
+  extraArgs?: string[];
 }
 
 /**
  * Starts `redis-server` on loopback with its data in a temporary directory, `noeviction` (the only
  * policy safe for queues) and no RDB snapshots. Throws `REDIS_UNAVAILABLE` when it does not start.
  */
-export async function startRedisServer({ appendOnly = false, port, binary = 'redis-server', timeoutMs = 10_000 }: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
+export async function startRedisServer({ appendOnly = false, port, binary = 'redis-server', timeoutMs = 10_000, tls, extraArgs = [] }: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'bb-reaper-redis-'));
   const p = port ?? (await freePort());
   let child: ChildProcess | undefined;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(p), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ?? 'optional']
+    : ['--port', String(p)];
   const args = [
-    '--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always',
-    '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
+    '--maxmemory-policy', 'noeviction', '--loglevel', 'warning', ...extraArgs,
   ];
   async function start(): Promise<void> {
     const c = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,7 +80,7 @@ export async function startRedisServer({ appendOnly = false, port, binary = 'red
       failed = true;
       out += err.message;
     });
-    const ready = await waitForPong(p, timeoutMs, () => failed || c.exitCode !== null);
+    const ready = await waitForPong(p, timeoutMs, () => failed || c.exitCode !== null, tls !== undefined);
     if (!ready) {
       c.kill('SIGKILL');
       throw new BbReaperError('REDIS_UNAVAILABLE', `${binary} did not start on port ${p}: ${out.trim() || 'no output'}`);
@@ -89,7 +101,7 @@ export async function startRedisServer({ appendOnly = false, port, binary = 'red
     throw err;
   }
   return {
-    url: `redis://127.0.0.1:${p}`,
+    url: tls ? `rediss://localhost:${p}` : `redis://127.0.0.1:${p}`,
     port: p,
     dir,
     pid: () => child?.pid ?? 0,
@@ -102,8 +114,13 @@ export async function startRedisServer({ appendOnly = false, port, binary = 'red
   };
 }
 
-/** Polls with a raw PING until `+PONG` (no client library: a server still loading answers -LOADING). */
-async function waitForPong(port: number, timeoutMs: number, dead: () => boolean): Promise<boolean> {
+/**
+ * Polls with a raw PING until `+PONG` (no client library: a server still loading answers
+ * -LOADING). A server that demands a password answers -NOAUTH: it is up, and counts as ready.
+ * A TLS-only server (which may demand a client certificate) counts as ready once it accepts TCP
+ * connections on its port.
+ */
+async function waitForPong(port: number, timeoutMs: number, dead: () => boolean, overTls = false): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (dead()) return false;
@@ -113,10 +130,14 @@ async function waitForPong(port: number, timeoutMs: number, dead: () => boolean)
         s.destroy();
         resolve(false);
       });
-      s.once('connect', () => s.write('PING\r\n'));
-      s.once('data', (d) => {
+      s.once('connect', () => {
+        if (!overTls) return void s.write('PING\r\n');
         s.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+        resolve(true);
+      });
+      s.once('data', (d: Buffer) => {
+        s.destroy();
+        resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
       });
       s.once('error', () => {
         s.destroy();

@@ -1,3 +1,4 @@
+import type { SimulatorStats } from './request-stats.js';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { previewValue } from '../shared/printable.js';
@@ -106,6 +107,31 @@ export async function readAdminBody(req: IncomingMessage): Promise<unknown> {
   return body;
 }
 
+/** `GET /_sim/stats`: the counters over all projects, and `byProject` for each project that had a request with a valid key. */
+export function simulatorStats(state: SimulatorState): SimulatorStats {
+  const all = state.stats.snapshot(state.store.countByStatus());
+  const byProject: SimulatorStats['byProject'] = {};
+  for (const [id, s] of state.projectStats) {
+    const own = s.snapshot(state.store.countByStatus(id));
+    byProject[id] = { requests: own.requests.total, byStatus: own.requests.byStatus, maxRequestsInAnySecond: own.maxRequestsInAnySecond, maxInFlight: own.maxInFlight, released: own.closes.released, notFound: own.closes.notFound, sessions: own.sessions };
+  }
+  return { ...all, byProject };
+}
+
+const revokeSchema = z.strictObject({ apiKey: z.string({ error: 'expected the key to revoke' }).min(1, { error: 'expected the key to revoke' }) });
+
+/**
+ * Revokes a key until `reset()`: its requests answer 401 as a key Browserbase no longer accepts.
+ * Returns whether it was an accepted key. The key is never echoed back.
+ */
+export function revokeKey(state: SimulatorState, input: unknown): boolean {
+  const parsed = revokeSchema.safeParse(input);
+  if (!parsed.success) throw new SimulatorInputError('revoke request', toFieldIssues(parsed.error, { apiKey: '[key]' }));
+  const known = state.keyProjects.has(parsed.data.apiKey) && !state.revokedKeys.has(parsed.data.apiKey);
+  state.revokedKeys.add(parsed.data.apiKey);
+  return known;
+}
+
 /** Answers an admin request (`/_sim/...`): not counted, not rate limited, no key needed. */
 export function handleAdminRequest(
   state: SimulatorState,
@@ -121,7 +147,9 @@ export function handleAdminRequest(
       case 'POST /_sim/sessions':
         return { status: 200, body: { ids: seedSessions(state, body) } };
       case 'GET /_sim/stats':
-        return { status: 200, body: state.stats.snapshot(state.store.countByStatus()) };
+        return { status: 200, body: simulatorStats(state) };
+      case 'POST /_sim/keys/revoke':
+        return { status: 200, body: { revoked: revokeKey(state, body) } };
       case 'GET /_sim/faults':
         return { status: 200, body: describeFaults(state) };
       case 'POST /_sim/faults':

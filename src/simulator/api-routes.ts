@@ -1,5 +1,5 @@
 import { SESSION_STATUSES, type Session, type SessionStatus } from '../browserbase/types.js';
-import type { SimulatorState } from './state.js';
+import { statsOfProject, type SimulatorState } from './state.js';
 import { errorBody, HttpError } from './http-io.js';
 import { MetadataQueryError, parseMetadataQuery, type MetadataQuery } from './metadata-query.js';
 import { describeProject, measureUsage } from './projects.js';
@@ -48,10 +48,10 @@ export function handleApiRequest(state: SimulatorState, req: ApiRequest): ApiAns
     }
   }
   if (resource === 'projects' && req.method === 'GET' && rest.length === 0) {
-    if (id === undefined) return { status: 200, body: [describeProject(state)] };
+    if (id === undefined) return { status: 200, body: [describeProject(state, req.projectId)] };
     if (id !== '' && (sub === undefined || sub === 'usage')) {
       if (id !== req.projectId) throw new HttpError(404, `Project ${id} not found`);
-      return { status: 200, body: sub === 'usage' ? measureUsage(state, id) : describeProject(state) };
+      return { status: 200, body: sub === 'usage' ? measureUsage(state, id) : describeProject(state, id) };
     }
   }
   return { status: 404, body: errorBody(404, `Route ${req.method}:${req.path} not found`) };
@@ -84,6 +84,7 @@ function closeSession(state: SimulatorState, req: ApiRequest, id: string): ApiAn
   const current = store.get(id);
   if (!current || current.projectId !== req.projectId || (projectId !== undefined && projectId !== req.projectId)) {
     stats.closesNotFound += 1;
+    statsOfProject(state, req.projectId).closesNotFound += 1;
     throw notFound(id);
   }
   const outcome = store.release(id);
@@ -97,6 +98,7 @@ function closeSession(state: SimulatorState, req: ApiRequest, id: string): ApiAn
   }
   stats.released += 1;
   if (outcome.releaseCount === 2) stats.releasedMoreThanOnce += 1;
+  statsOfProject(state, req.projectId).released += 1;
   return { status: 200, body: outcome.session };
 }
 

@@ -14,6 +14,8 @@ export interface CallRecord {
   fault?: 'reset' | 'hang' | 'error' | 'latency';
   /** Parsed JSON body of a POST, when it had one. */
   body?: unknown;
+  /** The project of the call's API key, when the key was accepted (never the key itself). */
+  project?: string;
 }
 
 /** Default number of calls kept. */

@@ -11,8 +11,14 @@ export interface SimulatorOptions {
   host?: string;
   /** Accepted `X-BB-API-Key` values; default `['sim-key']`. */
   apiKeys?: string[];
-  /** Project the keys belong to; default `sim-project`. */
+  /** Project the keys of `apiKeys` belong to; default `sim-project`. */
   projectId?: string;
+  /**
+   * More projects, each with its own keys: `{"proj-b": ["key-b"]}`. A key sees only its own
+   * project's sessions (another project's session answers 404, as Browserbase does), and each key
+   * has its own token bucket, so each project is limited on its own. A key belongs to one project.
+   */
+  projects?: Record<string, string[]>;
   /** Token-bucket refill per second per API key, over all `/v1` requests; 0 or unset = no limit. */
   rate?: number;
   /** Bucket size in requests; default `max(1, rate)`. */
@@ -37,6 +43,8 @@ export interface ResolvedSimulatorOptions {
   host: string;
   apiKeys: string[];
   projectId: string;
+  /** Every project with its keys, the main one (`projectId` with `apiKeys`) first. */
+  projects: Record<string, string[]>;
   rate: number;
   burst: number;
   concurrencyLimit: number;
@@ -69,6 +77,7 @@ const optionsSchema = z.strictObject({
   host: nonEmpty.optional(),
   apiKeys: z.array(nonEmpty, { error: 'expected an array of non-empty strings' }).min(1, { error: 'expected at least one key' }).optional(),
   projectId: nonEmpty.optional(),
+  projects: z.record(nonEmpty, z.array(nonEmpty, { error: 'expected an array of non-empty strings' }).min(1, { error: 'expected at least one key' }), { error: 'expected an object of project id to API keys' }).optional(),
   rate: rateSchema.optional(),
   burst: burstSchema.optional(),
   concurrencyLimit: int(0, 1_000_000).optional(),
@@ -85,17 +94,36 @@ const optionsSchema = z.strictObject({
  */
 export function resolveSimulatorOptions(opts: SimulatorOptions = {}): ResolvedSimulatorOptions {
   const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  const safe = { ...defined, ...(defined.apiKeys !== undefined ? { apiKeys: maskKeys(defined.apiKeys) } : {}) };
+  const safe = {
+    ...defined,
+    ...(defined.apiKeys !== undefined ? { apiKeys: maskKeys(defined.apiKeys) } : {}),
+    ...(isObject(defined.projects) ? { projects: Object.fromEntries(Object.entries(defined.projects).map(([id, k]) => [id, maskKeys(k)])) } : {}),
+  };
   const checked = optionsSchema.safeParse(defined);
   if (!checked.success) throw new SimulatorInputError('simulator options', toFieldIssues(checked.error, safe));
   const p = checked.data;
+  const apiKeys = p.apiKeys ?? ['sim-key'];
+  const projectId = p.projectId ?? 'sim-project';
+  const projects: Record<string, string[]> = { [projectId]: [...apiKeys] };
+  const owner = new Map<string, string>(apiKeys.map((k) => [k, projectId]));
+  const clashes: Array<{ field: string; message: string }> = [];
+  for (const [id, keys] of Object.entries(p.projects ?? {})) {
+    for (const k of keys) {
+      const had = owner.get(k);
+      if (had !== undefined && had !== id) clashes.push({ field: `projects.${id}`, message: `a key belongs to one project, and one of these keys is also a key of ${had}` });
+      owner.set(k, id);
+    }
+    projects[id] = [...new Set([...(projects[id] ?? []), ...keys])];
+  }
+  if (clashes.length > 0) throw new SimulatorInputError('simulator options', clashes);
   const rate = p.rate ?? 0;
   const faults = Object.fromEntries(Object.entries(p.faults ?? {}).filter(([, v]) => v !== undefined));
   return {
     port: p.port ?? 0,
     host: p.host ?? '127.0.0.1',
-    apiKeys: p.apiKeys ?? ['sim-key'],
-    projectId: p.projectId ?? 'sim-project',
+    apiKeys,
+    projectId,
+    projects,
     rate,
     burst: p.burst ?? Math.max(1, rate),
     concurrencyLimit: p.concurrencyLimit ?? 25,
@@ -106,6 +134,8 @@ export function resolveSimulatorOptions(opts: SimulatorOptions = {}): ResolvedSi
     retryAfterMsHeader: p.retryAfterMsHeader ?? false,
   };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Keys replaced by placeholders of the same type, so a validation message cannot echo a key. */
 function maskKeys(keys: unknown): unknown {

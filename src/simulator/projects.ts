@@ -7,17 +7,17 @@ export type { Project, ProjectUsage };
 export const DEFAULT_SESSION_TIMEOUT_SECONDS = 3600;
 
 /**
- * The one project the simulator's API keys belong to. Its `concurrency` is the simulator's
+ * A project of the simulator (each key belongs to one). Its `concurrency` is the simulator's
  * `concurrencyLimit` (a limit of 0, which makes every Create a 429, reads as 1: the document's
  * minimum).
  */
-export function describeProject(state: SimulatorState): Project {
+export function describeProject(state: SimulatorState, projectId: string): Project {
   const created = new Date(state.startedAtMs).toISOString();
   return {
-    id: state.options.projectId,
+    id: projectId,
     createdAt: created,
     updatedAt: created,
-    name: `Simulated project ${state.options.projectId}`,
+    name: `Simulated project ${projectId}`,
     ownerId: 'sim-owner',
     defaultTimeout: DEFAULT_SESSION_TIMEOUT_SECONDS,
     concurrency: Math.max(1, state.options.concurrencyLimit),

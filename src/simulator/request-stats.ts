@@ -41,6 +41,25 @@ export interface SimulatorStats {
   maxInFlight: number;
   /** `/v1` requests per wall-clock second (epoch seconds), for seconds that had any; the last 3600 kept. */
   perSecond: Array<{ second: number; count: number }>;
+  /**
+   * The same counters for each project that received a request with a valid key (each key
+   * belongs to one project: see the `projects` option), so each account can be measured on its own.
+   */
+  byProject: Record<string, ProjectStats>;
+}
+
+/** Counters of one project in {@link SimulatorStats.byProject}. */
+export interface ProjectStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  maxRequestsInAnySecond: number;
+  maxInFlight: number;
+  /** Closes that answered 200 on one of its active sessions. */
+  released: number;
+  /** Closes with its key answered 404 (another project's session, or an unknown id). */
+  notFound: number;
+  /** Its sessions by status. */
+  sessions: Record<SessionStatus, number>;
 }
 
 const WINDOW_MS = 1000;
@@ -145,8 +164,8 @@ export class RequestStats {
     this.inFlight = inFlight;
   }
 
-  /** A JSON-ready snapshot; `sessions` comes from the session store. */
-  snapshot(sessions: Record<SessionStatus, number>): SimulatorStats {
+  /** A JSON-ready snapshot; `sessions` comes from the session store (`byProject` is the caller's to fill). */
+  snapshot(sessions: Record<SessionStatus, number>): Omit<SimulatorStats, 'byProject'> {
     return {
       requests: {
         total: this.total,

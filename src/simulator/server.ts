@@ -2,14 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Session } from '../browserbase/types.js';
 import { isLoopbackHost } from '../shared/same-site.js';
-import { adminCrossSiteReason, handleAdminRequest, readAdminBody, seedSessions, updateFaults } from './admin-routes.js';
+import { adminCrossSiteReason, handleAdminRequest, readAdminBody, revokeKey, seedSessions, simulatorStats, updateFaults } from './admin-routes.js';
 import { handleApiRequest } from './api-routes.js';
 import type { CallRecord } from './call-log.js';
 import { drawFault, drawLatencyMs, type Faults } from './faults.js';
 import { HttpError, readJsonBody, sendError, sendJson, splitUrl } from './http-io.js';
 import { resolveSimulatorOptions, type SimulatorOptions } from './options.js';
 import type { SimulatorStats } from './request-stats.js';
-import { createState, resetState, type SimulatorState } from './state.js';
+import { createState, projectOfKey, resetState, statsOfProject, type SimulatorState } from './state.js';
 
 /** Options of `createSessions`: the body of `POST /_sim/sessions` without `count`. */
 export interface CreateSessionsOptions {
@@ -33,6 +33,8 @@ export interface SimulatorHandle {
   createSessions(count: number, o?: CreateSessionsOptions): string[];
   /** The same object as `GET /_sim/stats`. */
   stats(): SimulatorStats;
+  /** Revokes an API key until `reset()` (`POST /_sim/keys/revoke`): its requests answer 401. */
+  revokeKey(apiKey: string): void;
   /** Changes some faults; validated like `POST /_sim/faults` (throws `SimulatorInputError`). */
   setFaults(f: Partial<Faults>): void;
   /** Changes the token bucket: requests per second per key (0 = no limit), bucket size (default `max(1, rate)`). */
@@ -51,7 +53,6 @@ export interface SimulatorHandle {
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const options = resolveSimulatorOptions(opts);
   const state = createState(options);
-  const keys = new Set(options.apiKeys);
   const timers = new Set<NodeJS.Timeout>();
   let closing: Promise<void> | undefined;
 
@@ -66,7 +67,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const loopbackOnly = isLoopbackHost(options.host);
   const server = createServer({ noDelay: true }, (req, res) => {
-    dispatch(state, keys, delay, loopbackOnly, req, res).catch((err: unknown) => {
+    dispatch(state, delay, loopbackOnly, req, res).catch((err: unknown) => {
       if (err instanceof HttpError) sendError(res, err.statusCode, err.message, err.headers);
       else sendError(res, 500, `simulator error: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -88,7 +89,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     url: state.baseUrl,
     port,
     createSessions: (count, o = {}) => seedSessions(state, { ...o, count }),
-    stats: () => state.stats.snapshot(state.store.countByStatus()),
+    stats: () => simulatorStats(state),
+    revokeKey: (apiKey) => void revokeKey(state, { apiKey }),
     setFaults: (f) => updateFaults(state, f),
     setRate: (rate, burst) => updateFaults(state, burst === undefined ? { rate } : { rate, burst }),
     getSession: (id) => {
@@ -112,7 +114,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 /** Routes a request: `/v1/...` (the API), `/_sim/...` (admin, never from a web page), anything else 404. */
 async function dispatch(
   state: SimulatorState,
-  keys: Set<string>,
   delay: (ms: number) => Promise<void>,
   loopbackOnly: boolean,
   req: IncomingMessage,
@@ -121,7 +122,7 @@ async function dispatch(
   const rawUrl = req.url ?? '/';
   const method = req.method ?? 'GET';
   if (rawUrl === '/v1' || rawUrl.startsWith('/v1/') || rawUrl.startsWith('/v1?')) {
-    return handleV1(state, keys, delay, req, res, rawUrl, method);
+    return handleV1(state, delay, req, res, rawUrl, method);
   }
   const { path, segments, search } = splitUrl(rawUrl);
   if (segments[0] === '_sim') {
@@ -141,7 +142,6 @@ async function dispatch(
 /** The `/v1` pipeline: count, authenticate, rate limit, inject faults, then answer. */
 async function handleV1(
   state: SimulatorState,
-  keys: Set<string>,
   delay: (ms: number) => Promise<void>,
   req: IncomingMessage,
   res: ServerResponse,
@@ -169,11 +169,19 @@ async function handleV1(
     urlError = err as HttpError;
   }
   const key = req.headers['x-bb-api-key'];
-  const authenticated = typeof key === 'string' && keys.has(key);
+  const projectId = projectOfKey(state, key);
+  const authenticated = projectId !== undefined;
+  if (projectId !== undefined) {
+    // the project's own counters: each key is limited (and each account measured) on its own
+    call.project = projectId;
+    const own = statsOfProject(state, projectId);
+    own.recordArrival(started, call.time);
+    res.once('close', () => own.recordDone(res.writableFinished ? res.statusCode : undefined, faulted));
+  }
   const segs = url?.segments;
   if (method === 'POST' && segs?.length === 3 && segs[1] === 'sessions' && segs[2] !== '') stats.recordCloseCall(segs[2] ?? '', authenticated);
 
-  if (typeof key !== 'string' || !authenticated) {
+  if (typeof key !== 'string' || projectId === undefined) {
     sendError(res, 401, key === undefined ? 'Missing X-BB-API-Key header' : 'Invalid X-BB-API-Key');
     return;
   }
@@ -216,7 +224,7 @@ async function handleV1(
   }
   let answer;
   try {
-    answer = handleApiRequest(state, { method, path: url.path, segments: url.segments, search: url.search, body, projectId: state.options.projectId });
+    answer = handleApiRequest(state, { method, path: url.path, segments: url.segments, search: url.search, body, projectId });
   } catch (err) {
     if (err instanceof HttpError) throw new HttpError(err.statusCode, err.message, headers.headers);
     throw err;

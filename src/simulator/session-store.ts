@@ -44,7 +44,7 @@ export class SessionStore {
   private releases: Array<{ rec: SessionRecord; at: number }> = [];
   private releaseHead = 0;
   private counts = emptyCounts();
-  private activeByProject = new Map<string, number>();
+  private countsByProject = new Map<string, Record<SessionStatus, number>>();
 
   constructor(
     private readonly releaseDelayMs: number,
@@ -71,7 +71,7 @@ export class SessionStore {
     const rec: SessionRecord = { session, releaseCount: 0 };
     this.sessions.set(session.id, rec);
     this.counts[session.status] += 1;
-    this.bumpActive(session.projectId, 1);
+    this.projectCounts(session.projectId)[session.status] += 1;
     return session;
   }
 
@@ -116,13 +116,15 @@ export class SessionStore {
   /** Active (RUNNING or PENDING) sessions of a project. */
   activeCount(projectId: string): number {
     this.settle();
-    return this.activeByProject.get(projectId) ?? 0;
+    const c = this.countsByProject.get(projectId);
+    return c ? c.RUNNING + c.PENDING : 0;
   }
 
-  /** Sessions by status, every status listed. */
-  countByStatus(): Record<SessionStatus, number> {
+  /** Sessions by status (of one project, or all), every status listed. */
+  countByStatus(projectId?: string): Record<SessionStatus, number> {
     this.settle();
-    return { ...this.counts };
+    if (projectId === undefined) return { ...this.counts };
+    return { ...(this.countsByProject.get(projectId) ?? emptyCounts()) };
   }
 
   clear(): void {
@@ -130,7 +132,7 @@ export class SessionStore {
     this.releases = [];
     this.releaseHead = 0;
     this.counts = emptyCounts();
-    this.activeByProject.clear();
+    this.countsByProject.clear();
   }
 
   /** Completes every release that is due. */
@@ -153,14 +155,18 @@ export class SessionStore {
     const s = rec.session;
     this.counts[s.status] -= 1;
     this.counts.COMPLETED += 1;
-    this.bumpActive(s.projectId, -1);
+    const own = this.projectCounts(s.projectId);
+    own[s.status] -= 1;
+    own.COMPLETED += 1;
     s.status = 'COMPLETED';
     s.endedAt = iso(at);
     s.updatedAt = iso(at);
   }
 
-  private bumpActive(projectId: string, by: number): void {
-    this.activeByProject.set(projectId, (this.activeByProject.get(projectId) ?? 0) + by);
+  private projectCounts(projectId: string): Record<SessionStatus, number> {
+    let c = this.countsByProject.get(projectId);
+    if (!c) this.countsByProject.set(projectId, (c = emptyCounts()));
+    return c;
   }
 }
 

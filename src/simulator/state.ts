@@ -19,6 +19,25 @@ export interface SimulatorState {
   baseUrl: string;
   /** When the simulator started (epoch ms): its project's `createdAt`. */
   readonly startedAtMs: number;
+  /** The project each accepted API key belongs to. */
+  readonly keyProjects: Map<string, string>;
+  /** Keys revoked at run time (`revokeKey`, `POST /_sim/keys`): they answer 401 until `reset()`. */
+  readonly revokedKeys: Set<string>;
+  /** Request counters per project (requests with a valid key only). */
+  projectStats: Map<string, RequestStats>;
+}
+
+/** The project of an accepted, unrevoked key; undefined for any other key. */
+export function projectOfKey(state: SimulatorState, key: unknown): string | undefined {
+  if (typeof key !== 'string' || state.revokedKeys.has(key)) return undefined;
+  return state.keyProjects.get(key);
+}
+
+/** The request counters of one project, made on first use. */
+export function statsOfProject(state: SimulatorState, projectId: string): RequestStats {
+  let s = state.projectStats.get(projectId);
+  if (!s) state.projectStats.set(projectId, (s = new RequestStats()));
+  return s;
 }
 
 const copyFaults = (f: Faults): Faults => ({ ...f, latencyMs: [f.latencyMs[0], f.latencyMs[1]] });
@@ -33,6 +52,9 @@ export function createState(options: ResolvedSimulatorOptions): SimulatorState {
     faults: copyFaults(options.faults),
     baseUrl: '',
     startedAtMs: Date.now(),
+    keyProjects: new Map(Object.entries(options.projects).flatMap(([id, keys]) => keys.map((k) => [k, id] as const))),
+    revokedKeys: new Set(),
+    projectStats: new Map(),
   };
 }
 
@@ -40,6 +62,8 @@ export function createState(options: ResolvedSimulatorOptions): SimulatorState {
 export function resetState(state: SimulatorState): void {
   state.store.clear();
   state.stats.reset();
+  state.projectStats = new Map();
+  state.revokedKeys.clear();
   state.callLog.clear();
   state.faults = copyFaults(state.options.faults);
   state.buckets.configure(state.options.rate, state.options.burst);

@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import type { BrowserbaseClient } from '../browserbase/index.js';
 import type { Logger } from '../shared/logger.js';
 import { createQueues } from '../shared/queues.js';
@@ -45,7 +45,7 @@ export function startSweepProcessor({ connection, prefix, client, logger }: Swee
     SWEEP_QUEUE,
     async (job, _token, signal) => {
       const params = parseSweepJobData(job.data);
-      const r = await runSweep({ client, target: { queue: queues.closeQueue, redis: connection }, params, ...(signal ? { signal } : {}) });
+      const r = await runSweep({ client, target: { queues, redis: connection }, params, ...(signal ? { signal } : {}) });
       const result: SweepJobResult = {
         scanned: r.scanned,
         orphans: r.orphans.length,

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { SWEEP_QUEUE } from '../shared/names.js';
+import { assertClusterSafePrefix } from '../shared/queues.js';
 import type { SweepParams } from './find-orphans.js';
 
 /** The small BullMQ queue that carries scheduled sweeps (under the configured prefix). */
@@ -35,6 +36,7 @@ const schedulerId = (name: string) => {
 
 /** The sweep queue on a connection the caller owns. Close it after use. */
 export function createSweepQueue({ connection, prefix }: { connection: Redis; prefix: string }): Queue<SweepJobData> {
+  assertClusterSafePrefix(connection, prefix);
   const q = new Queue<SweepJobData>(SWEEP_QUEUE, { connection, prefix });
   q.on('error', () => {});
   return q;

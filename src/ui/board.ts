@@ -70,10 +70,14 @@ function adapterWith(queue: Queue, options: ConstructorParameters<typeof BullMQA
  * Mounts Bull Board at `/ui` with the close queue (read-only: nothing in the UI can drop a
  * pending close) and the dead-letter queue (Retry re-drives through the DLQ processor).
  */
-export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue' | 'prefix'>, sweepQueue?: Queue): Promise<void> {
+export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>, sweepQueue?: Queue): Promise<void> {
   const close = adapterWith(
     queues.closeQueue,
-    { readOnlyMode: true, displayName: 'close', description: 'Pending closes. Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.' },
+    {
+      readOnlyMode: true,
+      displayName: 'close',
+      description: 'Pending closes. Leases are the Delayed ones titled "lease · <session> · closes at <time> unless renewed". Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.',
+    },
     { name: formatCloseName, data: formatCloseData, returnValue: formatCloseResult },
   );
   const dead = adapterWith(

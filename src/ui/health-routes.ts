@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { checkReadiness } from '../ops/readiness.js';
 
 export interface HealthOptions {

@@ -37,12 +37,25 @@ export const formatDeadLetterData = total(
   (data) => ({ unreadable: previewValue(data, 500) }),
 );
 
-/** Title of a close job: `close · <session id>` (with the re-drive count when re-driven). */
+/**
+ * Title of a close job: `close · <session id>` (with the re-drive count when re-driven). A lease
+ * waiting for its deadline reads `lease · <session id> · closes at <ISO time> unless renewed`
+ * (BullMQ keeps its deadline as `timestamp + delay`); once it fired or was released, `close ·
+ * <session id> (lease)`.
+ */
 export const formatCloseName = total(
   (job) => {
-    const d = asObject(asObject(job).data);
+    const j = asObject(job);
+    const d = asObject(j.data);
+    const session = shown.title(d.sessionId, '(no session id)');
+    if (d.lease === true) {
+      const delay = typeof j.delay === 'number' ? j.delay : 0;
+      const timestamp = typeof j.timestamp === 'number' ? j.timestamp : undefined;
+      if (delay > 0 && timestamp !== undefined) return `lease · ${session} · closes at ${shown.time(timestamp + delay)} unless renewed`;
+      return `close · ${session} (lease)`;
+    }
     const redrive = d.redriveCount !== undefined && d.redriveCount !== 0 ? ` (re-drive ${shown.count(d.redriveCount)})` : '';
-    return `close · ${shown.title(d.sessionId, '(no session id)')}${redrive}`;
+    return `close · ${session}${redrive}`;
   },
   () => 'close · (unreadable job)',
 );
@@ -58,6 +71,7 @@ export const formatCloseData = total(
       projectId: shown.text(d.projectId, MAX_ID_SHOWN),
       requestId: shown.text(d.requestId, MAX_ID_SHOWN),
       redriveCount: shown.count(d.redriveCount),
+      lease: d.lease === true ? 'yes: this close was scheduled by a lease; while delayed, it runs at its deadline unless renewed (bb-reaper lease --list)' : undefined,
       history: describeHistory(d.history),
     });
   },
@@ -76,6 +90,8 @@ export const formatCloseResult = total(
       httpStatus: shown.count(r.httpStatus),
       attempts: shown.count(r.attempts),
       finished: shown.time(r.finishedAt),
+      lease: shown.text(r.leaseEnd, MAX_ID_SHOWN),
+      minutesSaved: shown.count(r.minutesSaved),
     });
   },
   (value) => previewValue(value, 500),

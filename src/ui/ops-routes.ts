@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { z } from 'zod';
 import type { Queue } from 'bullmq';
 import { BrowserbaseError } from '../browserbase/errors.js';
+import { listLeases } from '../leases/lease-store.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { purgeDeadLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
 import { DEFAULT_OLDEST_LIMIT, MAX_SLOTS_LIMIT, readSlots, type SlotsClient } from '../ops/slots.js';
@@ -36,6 +37,19 @@ const slotsQuery = z.object({
     .min(1, { error: `expected \`limit\` to be an integer from 1 to ${MAX_SLOTS_LIMIT}` })
     .max(MAX_SLOTS_LIMIT, { error: `expected \`limit\` to be an integer from 1 to ${MAX_SLOTS_LIMIT}` })
     .default(DEFAULT_OLDEST_LIMIT),
+});
+
+/** Most leases one `GET /api/leases` returns. */
+export const MAX_LEASE_PAGE = 1000;
+
+const leasesQuery = z.object({
+  offset: index('offset').default(0),
+  limit: z.coerce
+    .number({ error: `expected \`limit\` to be an integer from 1 to ${MAX_LEASE_PAGE}` })
+    .int({ error: `expected \`limit\` to be an integer from 1 to ${MAX_LEASE_PAGE}` })
+    .min(1, { error: `expected \`limit\` to be an integer from 1 to ${MAX_LEASE_PAGE}` })
+    .max(MAX_LEASE_PAGE, { error: `expected \`limit\` to be an integer from 1 to ${MAX_LEASE_PAGE}` })
+    .default(100),
 });
 
 /** Why `GET /api/slots` answers 503 in a UI started without a Browserbase client. */
@@ -78,7 +92,8 @@ export interface OpsRoutesOptions {
 
 /**
  * `/metrics` (Prometheus text) and the JSON ops API scripts use: `GET /api/stats`,
- * `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`, `GET /api/slots?limit` (503 without a client). An adapter only: it
+ * `GET /api/dlq?start&end`, `POST /api/dlq/redrive`, `POST /api/dlq/purge`, `GET /api/slots?limit` (503 without a client),
+ * `GET /api/leases?offset&limit`. An adapter only: it
  * checks the request and calls the ops layer (`src/ops/`), which `bb-reaper stats` and `dlq` call too.
  */
 export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs, slots }: OpsRoutesOptions): void {
@@ -102,6 +117,13 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQu
       if (err instanceof BrowserbaseError) return reply.code(502).send({ error: err.code, message: err.message });
       throw err;
     }
+  });
+
+  // Pending leases, soonest deadline first: what `bb-reaper lease --list --json` prints.
+  app.get('/api/leases', async (request, reply) => {
+    const parsed = leasesQuery.safeParse(request.query ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    return { at: Date.now(), ...(await listLeases({ queue: queues.closeQueue, redis }, parsed.data)) };
   });
 
   app.get('/api/dlq', async (request, reply) => {

@@ -5,7 +5,8 @@ import type { Logger } from '../shared/logger.js';
 import { startDeadLetterProcessor } from '../dead-letters/parking-worker.js';
 import { WORKER_ALIVE_WITHIN_MS } from '../ops/liveness.js';
 import { createQueues } from '../shared/queues.js';
-import { createRedis, type Redis } from '../shared/redis.js';
+import { keyPrefix } from '../shared/names.js';
+import { createRedis, type Redis, type RedisSettings } from '../shared/redis.js';
 import { settlesWithin } from '../shared/time-limit.js';
 import { createSweepQueue } from '../sweep/scheduler.js';
 import type { SlotsClient } from '../ops/slots.js';
@@ -17,10 +18,11 @@ import { registerOpsRoutes } from './ops-routes.js';
 
 export interface UiServerOptions {
   /**
-   * `redisUrl`, `prefix`, `uiHost`, `uiPort` (0 = a free port), `uiUser` / `uiPassword`, and the
-   * optional read-only `metricsToken` for `GET /metrics`. No API key: the UI needs none.
+   * `redisUrl` (and the other Redis settings), `prefix`, `uiHost`, `uiPort` (0 = a free port),
+   * `uiUser` / `uiPassword`, and the optional read-only `metricsToken` for `GET /metrics`. No API
+   * key: the UI needs none.
    */
-  config: Pick<Config, 'redisUrl' | 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword' | 'metricsToken'>;
+  config: RedisSettings & Pick<Config, 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword' | 'metricsToken'>;
   /** An ioredis connection to use for everything (the caller keeps owning it). Default: the server opens its own. */
   connection?: Redis;
   logger: Logger;
@@ -75,11 +77,12 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   if (!credentials && config.metricsToken !== undefined) {
     log.warn('BB_REAPER_METRICS_TOKEN is set without BB_REAPER_UI_USER / BB_REAPER_UI_PASSWORD: every path is open on loopback, the token changes nothing');
   }
-  const redis = connection ?? createRedis(config.redisUrl, { role: 'producer', name: 'bb-reaper:ui' });
+  const prefix = keyPrefix(config);
+  const redis = connection ?? createRedis(config, { role: 'producer', name: 'bb-reaper:ui' });
   // The DLQ processor is a BullMQ worker: it needs a connection that waits out Redis restarts.
-  const workerRedis = connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:ui-dlq' });
-  const queues = createQueues({ connection: redis, prefix: config.prefix });
-  const sweepQueue = createSweepQueue({ connection: redis, prefix: config.prefix });
+  const workerRedis = connection ?? createRedis(config, { role: 'worker', name: 'bb-reaper:ui-dlq' });
+  const queues = createQueues({ connection: redis, prefix });
+  const sweepQueue = createSweepQueue({ connection: redis, prefix });
 
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   if (credentials) app.addHook('onRequest', createAuthHook(credentials, loginThrottle ? { throttle: loginThrottle } : {}));
@@ -95,7 +98,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   });
 
   app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
-  registerHealthRoutes(app, { redis, prefix: config.prefix, heartbeatMaxAgeMs });
+  registerHealthRoutes(app, { redis, prefix, heartbeatMaxAgeMs });
   registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs, ...(slots ? { slots } : {}) });
   const boardReady = mountBoard(app, queues, sweepQueue);
 
@@ -110,7 +113,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
     },
     async listen() {
       await boardReady;
-      processor = startDeadLetterProcessor({ connection: workerRedis, prefix: config.prefix, logger: log, queues });
+      processor = startDeadLetterProcessor({ connection: workerRedis, prefix, logger: log, queues });
       await app.listen({ host: config.uiHost, port: config.uiPort });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.uiPort;

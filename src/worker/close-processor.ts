@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../browserbase/index.js';
 import { describeFailure } from '../dead-letters/describe.js';
-import type { AttemptRecord, CloseJobData, CloseJobResult } from '../shared/jobs.js';
+import type { AttemptRecord, CloseJobData, CloseJobResult, LeaseEnd } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { previewValue } from '../shared/printable.js';
 import { backoffDelayMs, rateLimitPauseMs } from './backoff.js';
@@ -35,7 +35,31 @@ export interface CloseProcessorDeps {
   lockStillHeld?: (job: Job<CloseJobData>, token: string) => Promise<boolean>;
   /** Default 10 000 ms. */
   lockCheckAfterMs?: number;
+  /**
+   * Settles the lease of a lease's close job when a worker takes it (`leases/lease-store.ts`
+   * `settleTakenLease`): a pending lease has fired. Answers how it ended.
+   */
+  leases?: { taken(job: Job<CloseJobData>): Promise<{ state?: string; endedBy?: string; deadline?: number }> };
   random?: () => number;
+}
+
+/**
+ * Browser minutes a close at `closedAt` (ms epoch) saved for a session billed until `expiresAt`
+ * (an ISO time), to 0.01 min; undefined when nothing was saved. An upper bound: the session might
+ * have ended sooner anyway.
+ */
+export function minutesSavedBy(expiresAt: string | undefined, closedAt: number): number | undefined {
+  if (expiresAt === undefined) return undefined;
+  const until = Date.parse(expiresAt);
+  if (!Number.isFinite(until) || until <= closedAt) return undefined;
+  return Math.round((until - closedAt) / 600) / 100;
+}
+
+/** How a lease ended, from what `leases.taken` answered. */
+function leaseEndOf(taken: { state?: string; endedBy?: string }): LeaseEnd | undefined {
+  if (taken.state === 'fired') return 'fired';
+  if (taken.state === 'released') return taken.endedBy === 'close' ? 'superseded' : 'released';
+  return undefined;
 }
 
 /**
@@ -90,6 +114,18 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
     let child: Logger | undefined;
     const log = () => (child ??= logger.child({ jobId: job.id, sessionId: data.sessionId, attempt }));
     const started = Date.now();
+    let leaseEnd: LeaseEnd | undefined;
+    if (data.lease === true && deps.leases) {
+      // A lease's job taken by a worker: the lease fired now (or was released earlier). Settled
+      // before anything else, so a renewal can never move this close again (not even a retry's).
+      try {
+        const taken = await deps.leases.taken(job);
+        leaseEnd = leaseEndOf(taken);
+        if (leaseEnd === 'fired' && attempt === 1) log().info({ lateMs: taken.deadline !== undefined ? started - taken.deadline : undefined }, 'lease fired: closing');
+      } catch (err) {
+        log().warn({ err: (err as Error).message }, 'could not settle the lease of this close; closing all the same');
+      }
+    }
     let result: CloseResult;
     try {
       const paused = limiter.pausedUntil();
@@ -112,7 +148,9 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       return handleFailure(err, job, data, attempt, token, log(), started);
     }
     const finishedAt = Date.now();
-    const out: CloseJobResult = { id: result.id, status: result.status, outcome: result.outcome, httpStatus: result.httpStatus, attempts: attempt, finishedAt };
+    const minutesSaved = minutesSavedBy(result.expiresAt, finishedAt);
+    const extra = { ...(minutesSaved !== undefined ? { minutesSaved } : {}), ...(leaseEnd !== undefined ? { leaseEnd } : {}) };
+    const out: CloseJobResult = { id: result.id, status: result.status, outcome: result.outcome, httpStatus: result.httpStatus, attempts: attempt, finishedAt, ...extra };
     await results?.append({
       jobId: String(job.id),
       jobTimestamp: job.timestamp,
@@ -123,8 +161,11 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
       httpStatus: result.httpStatus,
       attempts: attempt,
       finishedAt,
+      ...(data.lease === true ? { lease: true } : {}),
+      ...extra,
     });
     metrics?.closeOutcome(result.outcome);
+    if (minutesSaved !== undefined) metrics?.minutesSaved?.(minutesSaved);
     if (logger.isLevelEnabled('info')) log().info({ code: 'OK', outcome: result.outcome, status: result.status, httpStatus: result.httpStatus, durationMs: finishedAt - started }, 'session closed');
     events.emit('closed', { ...out, sessionId: data.sessionId, jobId: String(job.id), ...(data.requestId !== undefined ? { requestId: data.requestId } : {}) });
     return out;

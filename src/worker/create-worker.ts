@@ -1,16 +1,16 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { BrowserbaseClient } from '../browserbase/index.js';
 import type { Config } from '../config/index.js';
 import { deadLetterResult } from '../dead-letters/letter.js';
 import { startDeadLetterProcessor } from '../dead-letters/parking-worker.js';
 import { moveFailedToDeadLetter, moveToDeadLetter } from '../dead-letters/store.js';
+import { settleTakenLease } from '../leases/lease-store.js';
 import { readJobLock } from '../shared/bullmq-keys.js';
 import type { CloseJobData, CloseJobResult, DeadLetterData } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { CLOSE_QUEUE } from '../shared/names.js';
+import { CLOSE_QUEUE, keyPrefix } from '../shared/names.js';
 import { COMPLETED_RETENTION, createQueues, type Queues } from '../shared/queues.js';
-import { createRedis } from '../shared/redis.js';
+import { createRedis, type Redis, type RedisSettings } from '../shared/redis.js';
 import { DEFAULT_BACKOFF_MAX_MS } from './backoff.js';
 import { createCloseProcessor } from './close-processor.js';
 import { WorkerEvents } from './events.js';
@@ -19,10 +19,11 @@ import { createGlobalLimiter, type GlobalLimiter } from './limiter.js';
 import type { MetricsSink, ResultsSink } from './sinks.js';
 
 export interface CloseWorkerOptions {
-  config: Pick<Config, 'redisUrl' | 'prefix' | 'rate' | 'concurrency' | 'attempts' | 'backoffMs'>;
+  /** `prefix` is `BB_REAPER_PREFIX`: on a cluster (`redisCluster`) the keys live under its hash tag (`keyPrefix`). */
+  config: RedisSettings & Pick<Config, 'prefix' | 'rate' | 'concurrency' | 'attempts' | 'backoffMs'>;
   client: BrowserbaseClient;
   logger: Logger;
-  /** An ioredis connection to use (kept open on close); default: one opened from `redisUrl`. */
+  /** An ioredis connection (one server or a cluster) to use (kept open on close); default: one opened from the Redis settings. */
   connection?: Redis;
   metrics?: MetricsSink & { close?(): Promise<void> };
   results?: ResultsSink;
@@ -72,9 +73,10 @@ export function defaultPrefetch(rate: number, concurrency: number): number {
  */
 export async function createCloseWorker(opts: CloseWorkerOptions): Promise<CloseWorker> {
   const { config, client, logger } = opts;
-  const connection = opts.connection ?? createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
+  const connection = opts.connection ?? createRedis(config, { role: 'worker', name: 'bb-reaper:worker' });
   const ownsConnection = opts.connection === undefined;
-  const queues = createQueues({ connection, prefix: config.prefix });
+  const prefix = keyPrefix(config);
+  const queues = createQueues({ connection, prefix });
   const events = new WorkerEvents();
   // After a 429 every worker stops fetching until the pause ends, each on its own as it learns of
   // the pause (a local pause: a worker that dies meanwhile leaves nothing paused behind).
@@ -94,15 +96,23 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     }, until - Date.now());
     resumeTimer.unref();
   };
-  const limiter = await createGlobalLimiter({
-    connection,
-    prefix: config.prefix,
-    rate: config.rate,
-    concurrency: config.concurrency,
-    logger,
-    onPause: holdFetching,
-    ...(opts.slotExpirationMs !== undefined ? { slotExpirationMs: opts.slotExpirationMs } : {}),
-  });
+  let limiter: GlobalLimiter;
+  try {
+    limiter = await createGlobalLimiter({
+      connection,
+      prefix,
+      rate: config.rate,
+      concurrency: config.concurrency,
+      logger,
+      onPause: holdFetching,
+      ...(opts.slotExpirationMs !== undefined ? { slotExpirationMs: opts.slotExpirationMs } : {}),
+    });
+  } catch (err) {
+    // The limiter's first script failed (e.g. the ACL refused it): leave nothing open.
+    await queues.close().catch(() => {});
+    if (ownsConnection) connection.disconnect();
+    throw err;
+  }
   const processor = createCloseProcessor({
     client,
     limiter,
@@ -116,11 +126,12 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     verify: opts.verify ?? false,
     lockStillHeld: async (job, token) => (await readJobLock(connection, queues.closeQueue, String(job.id))) === token,
+    leases: { taken: (job) => settleTakenLease({ queue: queues.closeQueue, redis: connection }, String(job.id)) },
     lockCheckAfterMs: Math.floor((opts.lockDurationMs ?? 30_000) / 3),
   });
   const worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
     connection,
-    prefix: config.prefix,
+    prefix,
     concurrency: opts.prefetch ?? defaultPrefetch(config.rate, config.concurrency),
     // No BullMQ `limiter`: it would cost 3 Redis commands in every job's scripts (the pacing is the
     // global limiter's, the pause after a 429 is `holdFetching`'s).
@@ -153,12 +164,12 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
   sweepTimer.unref();
   await sweepFailed().catch((err: Error) => logger.warn({ err: err.message }, 'initial dead-letter sweep failed'));
 
-  const dlqProcessor = opts.deadLetterProcessor === false ? undefined : startDeadLetterProcessor({ connection, prefix: config.prefix, logger, queues });
-  const heartbeat = startHeartbeat(connection, config.prefix);
+  const dlqProcessor = opts.deadLetterProcessor === false ? undefined : startDeadLetterProcessor({ connection, prefix, logger, queues });
+  const heartbeat = startHeartbeat(connection, prefix);
   void worker.run().catch((err: Error) => logger.error({ err: err.message }, 'worker stopped unexpectedly'));
   fetching = worker;
   holdFetching(limiter.pausedUntil()); // started during a pause
-  logger.info({ rate: config.rate, concurrency: config.concurrency, attempts: config.attempts, prefix: config.prefix }, 'close worker started');
+  logger.info({ rate: config.rate, concurrency: config.concurrency, attempts: config.attempts, prefix }, 'close worker started');
 
   let closing: Promise<void> | undefined;
   return {

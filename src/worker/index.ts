@@ -2,7 +2,8 @@ export { createCloseWorker, defaultPrefetch, type CloseWorker, type CloseWorkerO
 export { createCloseProcessor, type CloseProcessorDeps } from './close-processor.js';
 export { WorkerEvents, type WorkerEventMap } from './events.js';
 export { createGlobalLimiter, LimiterStoppedError, minTimeFor, type GlobalLimiter, type GlobalLimiterOptions } from './limiter.js';
-export { readLimiterState, limiterKeys, type LimiterState } from './limiter-state.js';
+export { limiterKeys, type LimiterState } from './limiter-state.js';
+export { readLimiterState } from './limiter-state.js';
 export { backoffDelayMs, rateLimitPauseMs, DEFAULT_BACKOFF_MAX_MS, MAX_RATE_LIMIT_PAUSE_MS } from './backoff.js';
 export {
   listDeadLetters,

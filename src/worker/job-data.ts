@@ -94,6 +94,7 @@ function dataProblem(d: Record<string, unknown>, now: number): string | undefine
     return `\`attemptsOffset\` must be an integer from 0 to the length of \`history\` (${length}), ${got(d.attemptsOffset)}`;
   }
   if (d.redriveCount !== undefined && !isIntegerIn(d.redriveCount, 0, MAX_COUNT)) return `\`redriveCount\` must be an integer from 0 to ${MAX_COUNT}, ${got(d.redriveCount)}`;
+  if (d.lease !== undefined && d.lease !== true) return `\`lease\` must be true when present (leases set it), ${got(d.lease)}`;
   return undefined;
 }
 

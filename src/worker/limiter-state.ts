@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { keys } from '../shared/names.js';
+import type { Redis } from '../shared/redis.js';
+import { DEFAULT_ACCOUNT, limiterKeyBase } from '../shared/names.js';
 
 /** The global limiter's state, shared by every worker through Redis. */
 export interface LimiterState {
@@ -20,12 +20,12 @@ export interface LimiterState {
 }
 
 /**
- * The global limiter's keys, all of the one `<prefix>:limiter` family (its scripts touch them
- * together): `state` (rate, pause, 429 counts and the shared start schedule), `ok` (successes per
- * second) and `leases` (each worker process's slot share).
+ * One account's limiter keys, all of the one `<prefix>:limiter` family (its scripts touch them
+ * together; `shared/names.ts` decides where they live): `state` (rate, pause, 429 counts and the
+ * shared start schedule), `ok` (successes per second) and `leases` (each worker process's slot share).
  */
-export function limiterKeys(prefix: string) {
-  const base = keys(prefix).limiter;
+export function limiterKeys(prefix: string, account: string = DEFAULT_ACCOUNT) {
+  const base = limiterKeyBase(prefix, account);
   return { state: `${base}:state`, ok: `${base}:ok`, leases: `${base}:leases` };
 }
 
@@ -44,8 +44,8 @@ export function parseLimiterState(h: Record<string, string>): LimiterState {
 }
 
 /** Reads the limiter state (for the UI, `stats` and tests); undefined when no worker ever ran. */
-export async function readLimiterState(redis: Redis, prefix: string): Promise<LimiterState | undefined> {
-  const h = await redis.hgetall(limiterKeys(prefix).state);
+export async function readLimiterState(redis: Redis, prefix: string, account: string = DEFAULT_ACCOUNT): Promise<LimiterState | undefined> {
+  const h = await redis.hgetall(limiterKeys(prefix, account).state);
   if (Object.keys(h).length === 0) return undefined;
   return parseLimiterState(h);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Bottleneck from 'bottleneck';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import type { Logger } from '../shared/logger.js';
 import { workerId } from './heartbeat.js';
 import { createLocalBottleneck } from './local-bottleneck.js';

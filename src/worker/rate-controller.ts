@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../shared/redis.js';
 import { limiterKeys, parseLimiterState, type LimiterState } from './limiter-state.js';
 
 /**

@@ -5,7 +5,8 @@ import { startIngressBridge } from '../ingress/index.js';
 import { createResultsWriter } from '../results/index.js';
 import { startSweepProcessor } from '../sweep/processor.js';
 import type { Logger } from '../shared/logger.js';
-import { createRedis } from '../shared/redis.js';
+import { keyPrefix } from '../shared/names.js';
+import { createRedis, waitForRedis, type Redis } from '../shared/redis.js';
 import { createCloseWorker, type CloseWorker, type CloseWorkerOptions } from './create-worker.js';
 
 /** Default of `apiCheckBudgetMs`: how long the start-up check retries answers that gave no verdict. */
@@ -88,15 +89,39 @@ export async function startWorkerService({
       throw err;
     }
   }
-  const connection = createRedis(config.redisUrl, { role: 'worker', name: 'bb-reaper:worker' });
-  const metrics = createMetricsRecorder({ redis: connection, prefix: config.prefix });
+  // A refused password, an untrusted certificate or an ACL refusal stops the start with one clear
+  // error; Redis being down is waited out (the worker starts once it answers).
+  let connection: Redis;
+  try {
+    connection = createRedis(config, { role: 'worker', name: 'bb-reaper:worker' });
+  } catch (err) {
+    await client.close(); // e.g. BB_REAPER_REDIS_CA could not be read
+    throw err;
+  }
+  try {
+    await waitForRedis(connection, { untilUp: true });
+  } catch (err) {
+    connection.disconnect();
+    await client.close();
+    throw err;
+  }
+  const prefix = keyPrefix(config);
+  const metrics = createMetricsRecorder({ redis: connection, prefix });
   recorder.metrics = metrics;
   for (const r of early.splice(0)) metrics.apiResponse(r.status, r.durationMs);
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
-  const results = createResultsWriter({ redis: connection, prefix: config.prefix });
-  const closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
-  const bridge = ingress ? startIngressBridge({ connection, prefix: config.prefix, logger }) : undefined;
-  const sweeper = sweeps ? startSweepProcessor({ connection, prefix: config.prefix, client, logger }) : undefined;
+  const results = createResultsWriter({ redis: connection, prefix });
+  let closeWorker: CloseWorker;
+  try {
+    closeWorker = await createCloseWorker({ config, client, logger, connection, metrics, results, verify, slotExpirationMs, ...extra });
+  } catch (err) {
+    // e.g. the ACL refused the limiter's script (NOPERM): nothing may keep the process alive.
+    connection.disconnect();
+    await client.close();
+    throw err;
+  }
+  const bridge = ingress ? startIngressBridge({ connection, prefix, logger }) : undefined;
+  const sweeper = sweeps ? startSweepProcessor({ connection, prefix, client, logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
     closeWorker,

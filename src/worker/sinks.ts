@@ -8,7 +8,7 @@ export type { ResultEntry };
  * `apiResponse` is fed by the client's `onResponse` hook (one call per HTTP request), not by the
  * processor.
  */
-export type MetricsSink = Pick<MetricsRecorder, 'closeOutcome' | 'apiResponse' | 'retry' | 'rateLimited'>;
+export type MetricsSink = Pick<MetricsRecorder, 'closeOutcome' | 'apiResponse' | 'retry' | 'rateLimited'> & Partial<Pick<MetricsRecorder, 'minutesSaved'>>;
 
 /** Where final outcomes go (`src/results`' writer, or anything shaped like it). */
 export type ResultsSink = Pick<ResultsWriter, 'append'>;

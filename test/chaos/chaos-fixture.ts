@@ -9,11 +9,38 @@ import { SIM_KEY, waitFor, type PipelineFixture } from '../helpers/pipeline.js';
 /** Flags every chaos worker gets: a dead worker's locks and limiter slots come back within seconds. */
 export const FAST_RECOVERY = ['--lock-duration', '2000', '--request-timeout', '1500'];
 
-/** Starts one real `bb-reaper worker` process on the fixture's queue and simulator. */
+/** Starts one real `bb-reaper worker` process on the fixture's queue (its Redis settings) and simulator. */
 export function spawnWorker(p: PipelineFixture, args: string[], redisUrl = p.config.redisUrl): CliProcess {
   return spawnCli(['worker', '--no-ingress', ...FAST_RECOVERY, ...args], {
-    env: { REDIS_URL: redisUrl, BB_REAPER_PREFIX: p.prefix, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url, LOG_LEVEL: 'error' },
+    env: { ...p.redisEnv, REDIS_URL: redisUrl, BB_REAPER_PREFIX: p.prefix, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: p.sim.url, LOG_LEVEL: 'error' },
   });
+}
+
+/** One SIGKILL of {@link killWorkersDuring}: the closes released when it struck, and how the victim ended. */
+export interface WorkerKill {
+  releasedAtKill: number;
+  signal: string | null;
+}
+
+/**
+ * Runs two worker processes and, each time the simulator has released `killAt[i]` closes, kills
+ * one with SIGKILL and starts a fresh one beside the survivor. Returns the two workers running at
+ * the end (stop them with {@link stopWorkers}) and the kills.
+ */
+export async function killWorkersDuring(p: PipelineFixture, args: string[], killAt: readonly number[]): Promise<{ workers: CliProcess[]; kills: WorkerKill[] }> {
+  let workers: CliProcess[] = [spawnWorker(p, args), spawnWorker(p, args)];
+  const kills: WorkerKill[] = [];
+  for (const at of killAt) {
+    await waitFor(`${at} closes released`, () => p.sim.stats().closes.released >= at, 120_000, 20);
+    const [victim, survivor] = workers as [CliProcess, CliProcess];
+    const releasedAtKill = p.sim.stats().closes.released;
+    victim.kill('SIGKILL');
+    const { signal } = await victim.exited;
+    await victim.close();
+    kills.push({ releasedAtKill, signal });
+    workers = [survivor, spawnWorker(p, args)];
+  }
+  return { workers, kills };
 }
 
 /** Two-stage-shutdown check: SIGTERM each worker; each must exit 0. */

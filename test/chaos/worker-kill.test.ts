@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { startPipeline, waitFor } from '../helpers/pipeline.js';
-import type { CliProcess } from '../helpers/cli-process.js';
-import { reportChaos, spawnWorker, stopWorkers, verifyConservation } from './chaos-fixture.js';
+import { startPipeline } from '../helpers/pipeline.js';
+import { killWorkersDuring, reportChaos, stopWorkers, verifyConservation } from './chaos-fixture.js';
 
 describe('chaos: worker processes killed with SIGKILL', () => {
   it('kill -9 a worker three times during a 5 000-close drain: nothing lost, every close final', async () => {
@@ -10,19 +9,7 @@ describe('chaos: worker processes killed with SIGKILL', () => {
     const ids = p.sim.createSessions(n);
     const startedAt = Date.now();
     expect((await p.producer.closeSessions(ids)).accepted).toBe(n);
-    const args = ['--rate', '400', '--concurrency', '20'];
-    let workers: CliProcess[] = [spawnWorker(p, args), spawnWorker(p, args)];
-    const kills: Array<{ releasedAtKill: number; signal: string | null }> = [];
-    for (const at of [1000, 2200, 3400]) {
-      await waitFor(`${at} closes released`, () => p.sim.stats().closes.released >= at, 120_000, 20);
-      const [victim, survivor] = workers as [CliProcess, CliProcess];
-      const releasedAtKill = p.sim.stats().closes.released;
-      victim.kill('SIGKILL');
-      const { signal } = await victim.exited;
-      await victim.close();
-      kills.push({ releasedAtKill, signal });
-      workers = [survivor, spawnWorker(p, args)];
-    }
+    const { workers, kills } = await killWorkersDuring(p, ['--rate', '400', '--concurrency', '20'], [1000, 2200, 3400]);
     // each kill hit a live worker in the middle of the drain
     expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
     for (const k of kills) expect(k.releasedAtKill).toBeLessThan(n);

@@ -12,6 +12,9 @@ describe('bb-reaper demo', () => {
     expect(s).toMatchObject({ sessions: 300, malformed: 2, deadLettered: 2, pending: 0, redis: 'external', interrupted: false });
     expect((s.closed as number) + (s.alreadyGone as number)).toBe(300);
     expect(s.alreadyGone).toBeGreaterThan(0);
+    // Simulated sessions expire an hour after they start: each one closed saved almost all of it (an upper bound).
+    expect(s.minutesSaved).toBeGreaterThan((s.closed as number) * 59);
+    expect(s.minutesSaved).toBeLessThanOrEqual((s.closed as number) * 60);
     // The 5xx burst hit some closes, and each was retried.
     expect(s.http5xx).toBeGreaterThan(0);
     expect(s.retries).toBe(s.http5xx);
@@ -33,6 +36,7 @@ describe('bb-reaper demo', () => {
     expect(r.stdout).toMatch(/^ {2}closed\s+\d+/m);
     expect(r.stdout).toMatch(/^ {2}dead-lettered\s+2\b/m);
     expect(r.stdout).toMatch(/^ {2}retries\s+\d+/m);
+    expect(r.stdout).toMatch(/^ {2}saved\s+[\d.]+ browser minutes at most {3}\(an upper bound: from each close to the session's expiresAt\)$/m);
     expect(r.stdout).toMatch(/^ {2}redis\s+embedded/m);
   });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../src/shared/redis.js';
 import { inject } from 'vitest';
 
 /** The run's Redis (a private redis-server, or REDIS_URL). */

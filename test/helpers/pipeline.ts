@@ -14,8 +14,11 @@ export const SIM_KEY = 'sim-key';
 export const testLogger = () => createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', destination: 2, pretty: false });
 
 export interface PipelineFixture {
+  /** `BB_REAPER_PREFIX` (on a cluster the keys live under `{prefix}`: `producer.queues.prefix`). */
   prefix: string;
   config: Config;
+  /** The Redis settings as environment variables, for CLI child processes (REDIS_URL and, on a cluster or TLS, the rest). */
+  redisEnv: Record<string, string>;
   sim: SimulatorHandle;
   producer: Producer;
   client: BrowserbaseClient;
@@ -24,19 +27,30 @@ export interface PipelineFixture {
   close(): Promise<void>;
 }
 
-/** Simulator + producer + a way to start workers, all tracked for the leak check. */
-export async function startPipeline({ sim: simOpts = {}, config: configOver = {}, redisUrl = testRedisUrl() }: { sim?: SimulatorOptions; config?: Partial<Config>; redisUrl?: string } = {}): Promise<PipelineFixture> {
-  const prefix = uniquePrefix('pipe');
+/**
+ * Simulator + producer + a way to start workers, all tracked for the leak check. `redisEnv` adds
+ * Redis settings (e.g. `BB_REAPER_REDIS_CLUSTER: 'true'`, `BB_REAPER_REDIS_CA`) for everything it starts.
+ */
+export async function startPipeline({
+  sim: simOpts = {},
+  config: configOver = {},
+  redisUrl = testRedisUrl(),
+  redisEnv: extraRedisEnv = {},
+  prefix = uniquePrefix('pipe'),
+}: { sim?: SimulatorOptions; config?: Partial<Config>; redisUrl?: string; redisEnv?: Record<string, string>; prefix?: string } = {}): Promise<PipelineFixture> {
   const sim = track(await startSimulator({ apiKeys: [SIM_KEY], ...simOpts }), 'simulator');
+  const redisEnv = { REDIS_URL: redisUrl, ...extraRedisEnv };
   const config: Config = {
-    ...resolveConfig({ env: { REDIS_URL: redisUrl, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: sim.url, BB_REAPER_PREFIX: prefix } }),
+    ...resolveConfig({ env: { ...redisEnv, BROWSERBASE_API_KEY: SIM_KEY, BROWSERBASE_BASE_URL: sim.url, BB_REAPER_PREFIX: prefix } }),
     ...configOver,
   };
-  const producer = track(createProducer({ redisUrl, prefix }), 'producer');
+  const { redisCluster, redisCa, redisCert, redisKey } = config;
+  const producer = track(createProducer({ redisUrl: config.redisUrl, redisCluster, redisCa, redisCert, redisKey, prefix }), 'producer');
   const client = track(createBrowserbaseClient({ apiKey: SIM_KEY, baseUrl: sim.url, headersTimeoutMs: 5000, bodyTimeoutMs: 5000 }), 'client');
   return {
     prefix,
     config,
+    redisEnv,
     sim,
     producer,
     client,

@@ -15,7 +15,7 @@ describe('Browserbase client over HTTP: requests', () => {
       return sendJson(res, 200, fakeSession('a', req.method === 'POST' ? 'RUNNING' : 'COMPLETED'));
     }, { projectId: 'proj-1', userAgent: 'probe/1' });
 
-    expect(await client.closeSession('a')).toEqual({ id: 'a', status: 'RUNNING', outcome: 'closed', httpStatus: 200 });
+    expect(await client.closeSession('a')).toEqual({ id: 'a', status: 'RUNNING', outcome: 'closed', httpStatus: 200, expiresAt: expect.any(String) }); // still running: it would have run until expiresAt
     expect((await client.getSession('a')).status).toBe('COMPLETED');
     expect(await client.listSessions({ status: 'RUNNING', q: "user_metadata['team']:'x y'" })).toHaveLength(1);
     expect((await client.createSession({ keepAlive: true })).connectUrl).toBe('wss://x');

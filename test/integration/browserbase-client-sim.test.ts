@@ -39,7 +39,7 @@ async function callsOnce(n: number): Promise<string[]> {
 describe('Browserbase client against the simulator', () => {
   it('closes a running session: closed, then COMPLETED in the simulator', async () => {
     const [id] = sim.createSessions(1);
-    expect(await client.closeSession(id!)).toEqual({ id, status: 'RUNNING', outcome: 'closed', httpStatus: 200 });
+    expect(await client.closeSession(id!)).toEqual({ id, status: 'RUNNING', outcome: 'closed', httpStatus: 200, expiresAt: expect.any(String) });
     await waitForStatus(id!, 'COMPLETED');
     expect(sim.stats().closes).toMatchObject({ calls: 1, distinctSessions: 1 });
   });
@@ -74,7 +74,7 @@ describe('Browserbase client against the simulator', () => {
 
   it('verify polls GET until the release is done -> verified', async () => {
     const [id] = sim.createSessions(1);
-    expect(await client.closeSession(id!, { verify: true })).toEqual({ id, status: 'COMPLETED', outcome: 'verified', httpStatus: 200 });
+    expect(await client.closeSession(id!, { verify: true })).toEqual({ id, status: 'COMPLETED', outcome: 'verified', httpStatus: 200, expiresAt: expect.any(String) });
     const calls = await callsOnce(2);
     expect(calls[0]).toBe('POST 200');
     expect(calls.slice(1).every((c) => c === 'GET 200')).toBe(true);

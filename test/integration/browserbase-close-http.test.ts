@@ -16,7 +16,7 @@ function closeThenGet(close: [number, unknown, Record<string, string>?], get: [n
 describe('closeSession: the real API semantics', () => {
   it('200 -> closed, status from the body (still RUNNING: release is asynchronous)', async () => {
     const { server, client } = await closeThenGet([200, fakeSession('a', 'RUNNING')], [500, {}]);
-    expect(await client.closeSession('a')).toEqual({ id: 'a', status: 'RUNNING', outcome: 'closed', httpStatus: 200 });
+    expect(await client.closeSession('a')).toEqual({ id: 'a', status: 'RUNNING', outcome: 'closed', httpStatus: 200, expiresAt: expect.any(String) });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -79,7 +79,7 @@ describe('closeSession({ verify: true })', () => {
       [200, fakeSession('a', 'COMPLETED', { endedAt: new Date().toISOString() })],
     ];
     const { server, client } = await closeThenGet([200, fakeSession('a', 'RUNNING')], () => answers.shift() ?? [500, {}]);
-    expect(await client.closeSession('a', { verify: true })).toEqual({ id: 'a', status: 'COMPLETED', outcome: 'verified', httpStatus: 200 });
+    expect(await client.closeSession('a', { verify: true })).toEqual({ id: 'a', status: 'COMPLETED', outcome: 'verified', httpStatus: 200, expiresAt: expect.any(String) });
     expect(server.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET', 'GET', 'GET']);
   });
 

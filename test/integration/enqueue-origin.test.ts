@@ -8,7 +8,7 @@ async function setup() {
   const prefix = uniquePrefix('enqueue-origin');
   const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer', name: 'test' }));
   const queues = track(createQueues({ connection: redis, prefix }), 'queues');
-  const target = { queue: queues.closeQueue, redis };
+  const target = { queues, redis };
   const waiting = async () => (await queues.closeQueue.getWaiting()).map((j) => j.data.sessionId).sort();
   const cleanup = async () => {
     await queues.closeQueue.obliterate({ force: true });

@@ -41,7 +41,7 @@ describe('simulator: admin API', () => {
     expect(stats.sessions).toEqual({ PENDING: 3, RUNNING: 2, ERROR: 0, TIMED_OUT: 0, COMPLETED: 0 });
     expect(stats.requests.total).toBe(0);
     expect(stats.maxRequestsInAnySecond).toBe(0);
-    expect(Object.keys(stats).sort()).toEqual(['closes', 'maxInFlight', 'maxRequestsInAnySecond', 'perSecond', 'requests', 'sessions']);
+    expect(Object.keys(stats).sort()).toEqual(['byProject', 'closes', 'maxInFlight', 'maxRequestsInAnySecond', 'perSecond', 'requests', 'sessions']);
     await sim.close();
   });
 

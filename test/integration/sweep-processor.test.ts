@@ -37,7 +37,7 @@ async function enqueuedSessions(p: PipelineFixture): Promise<string[]> {
 describe('orphan sweeps', () => {
   it('runSweep selects by age, metadata query and keepAlive, and enqueues with source `sweep`', async () => {
     const { p, orphans } = await fleet();
-    const target = { queue: p.producer.queues.closeQueue, redis: p.producer.redis };
+    const target = { queues: p.producer.queues, redis: p.producer.redis };
     const dry = await runSweep({ client: p.client, target, params: { olderThanMs: 600_000, q: "user_metadata['owner']:'ci'" }, dryRun: true });
     expect(dry.orphans.map((o) => o.id).sort()).toEqual([...orphans].sort());
     expect(dry).toMatchObject({ scanned: 8, skippedYoung: 2, skippedKeepAlive: 2, dryRun: true });

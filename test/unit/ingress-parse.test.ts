@@ -103,7 +103,7 @@ describe('normalizeCloseItem (the validation every item of enqueueCloses goes th
   it('an invalid SourcedInput keeps its origin; a reader problem is the reason, without validation', () => {
     expect(normalizeCloseItem(new SourcedInput('a/b', 'line 3'))).toEqual({ input: 'a/b', origin: 'line 3', reason: expect.stringMatching(/^invalid session id: /) });
     expect(normalizeCloseItem(new SourcedInput('fine-id', 'line 4', 'line is longer than 65536 characters'))).toEqual({ input: 'fine-id', origin: 'line 4', reason: 'line is longer than 65536 characters' });
-    expect(normalizeCloseItem(new SourcedInput('fine-id', 'line 5'), { requestId: 'r' })).toEqual({ sessionId: 'fine-id', jobId: 'close-fine-id', requestId: 'r' });
+    expect(normalizeCloseItem(new SourcedInput('fine-id', 'line 5'), { requestId: 'r' })).toEqual({ sessionId: 'fine-id', account: 'default', jobId: 'close-fine-id', requestId: 'r' });
   });
 
   it('a plain object shaped like one ({input, origin}) is an input like any other, not taken for a SourcedInput', () => {

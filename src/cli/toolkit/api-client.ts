@@ -5,22 +5,30 @@
  */
 import type { Command } from 'commander';
 import { BrowserbaseError, createBrowserbaseClient, withRetries, type BrowserbaseClient } from '../../browserbase/index.js';
-import type { Config, SettingName } from '../../config/index.js';
-import { action, addConfigOptions, CliError, loadConfig } from './command.js';
+import { findAccount, type Config, type SettingName } from '../../config/index.js';
+import { DEFAULT_ACCOUNT } from '../../shared/names.js';
+import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { printJson } from './output.js';
 
-/** A client for the configured API key, base URL and project; the caller closes it. */
-export function clientFor(config: Pick<Config, 'apiKey' | 'baseUrl' | 'projectId'>): BrowserbaseClient {
-  return createBrowserbaseClient({ apiKey: config.apiKey as string, baseUrl: config.baseUrl, ...(config.projectId ? { projectId: config.projectId } : {}) });
+/**
+ * A client for one account's API key, base URL and project (default `default`: the
+ * `BROWSERBASE_*` settings, or the accounts file's `default`); the caller closes it. The config
+ * must have been loaded with that account's key required (`loadConfig(..., { keysFor })`).
+ */
+export function clientFor(config: Pick<Config, 'accounts'>, accountName = DEFAULT_ACCOUNT): BrowserbaseClient {
+  const account = findAccount(config.accounts, accountName);
+  if (!account?.apiKey) throw new CliError(`no API key for the account \`${accountName}\``, EXIT.USAGE);
+  return createBrowserbaseClient({ apiKey: account.apiKey, baseUrl: account.baseUrl, ...(account.projectId ? { projectId: account.projectId } : {}) });
 }
 
 export type Opts = Record<string, unknown> & { json?: boolean };
 
 /** Runs `fn` with a client built from the configuration (needs the API key); maps API errors to exit codes. */
 export async function withClient(opts: Opts, fn: (client: BrowserbaseClient) => Promise<number>): Promise<number> {
-  const config = loadConfig(opts, ['apiKey']);
-  const client = clientFor(config);
+  const account = accountOption(opts);
+  const config = loadConfig(opts, ['apiKey'], { keysFor: [account] });
+  const client = clientFor(config, account);
   try {
     return await fn(client);
   } catch (err) {
@@ -52,7 +60,7 @@ export function addReadCommand<T>(
   print: (value: T) => void,
 ): void {
   const cmd = parent.command(spec.name).description(spec.description).argument('<id>', spec.id).option('--json', "print the API's JSON");
-  addConfigOptions(cmd, spec.settings).action(
+  addAccountOption(addConfigOptions(cmd, spec.settings)).action(
     action(async (id: string, opts: Opts) =>
       withClient(opts, async (client) => {
         const value = await retried(() => read(client, id));

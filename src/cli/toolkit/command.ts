@@ -1,6 +1,9 @@
+import { DEFAULT_ACCOUNT } from '../../shared/names.js';
+import { accessSync, constants } from 'node:fs';
 import { CommanderError, Option, type Command } from 'commander';
-import { ConfigError, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../../config/index.js';
+import { ConfigError, isBooleanSetting, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../../config/index.js';
 import { BbReaperError } from '../../shared/errors.js';
+import { permanentRedisFault } from '../../shared/redis.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { printable } from '../../shared/printable.js';
 import { EXIT } from './exit-codes.js';
@@ -18,7 +21,11 @@ export class CliError extends BbReaperError {
 }
 
 const FLAG_HELP: Record<SettingName, string> = {
-  redisUrl: 'Redis URL',
+  redisUrl: 'Redis URL (with --redis-cluster: comma-separated seed nodes)',
+  redisCluster: 'REDIS_URL names seed nodes of a Redis Cluster',
+  redisCa: 'CA file (PEM) that signed the Redis TLS certificate',
+  redisCert: 'client certificate (PEM) for Redis TLS',
+  redisKey: 'private key (PEM) of the Redis client certificate',
   apiKey: 'Browserbase API key (prefer the environment variable)',
   baseUrl: 'Browserbase API base URL',
   projectId: 'Browserbase project id',
@@ -34,26 +41,48 @@ const FLAG_HELP: Record<SettingName, string> = {
   uiPassword: 'UI password (prefer the environment variable)',
   metricsToken: 'read-only token for GET /metrics only (prefer the environment variable)',
   logLevel: 'log level',
+  accountsFile: 'accounts file (JSON or YAML): many API keys, each with its own limits',
 };
 
 /** Adds the flags of these settings to a command, each naming its environment variable. */
 export function addConfigOptions(cmd: Command, names: SettingName[]): Command {
   for (const name of names) {
     const s = SETTINGS[name];
-    cmd.addOption(new Option(`${s.flag} <value>`, `${FLAG_HELP[name]} [env ${s.env}]`));
+    cmd.addOption(new Option(isBooleanSetting(name) ? s.flag : `${s.flag} <value>`, `${FLAG_HELP[name]} [env ${s.env}]`));
   }
   return cmd;
 }
 
 /** Resolves the configuration from commander's parsed options and the environment. */
-export function loadConfig(opts: Record<string, unknown>, require: SettingName[] = []): Config {
+export function loadConfig(opts: Record<string, unknown>, require: SettingName[] = [], { keysFor }: { keysFor?: readonly string[] } = {}): Config {
   const flags: ConfigFlags = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const key = SETTINGS[name].flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const v = opts[key];
     if (typeof v === 'string' || typeof v === 'number') flags[name] = v;
+    else if (v === true && isBooleanSetting(name)) flags[name] = 'true';
   }
-  return resolveConfig({ flags, env: process.env, require });
+  return resolveConfig({ flags, env: process.env, require, checkFile: unreadable, ...(keysFor ? { keysFor } : {}) });
+}
+
+/** `--account <name>` of a command that uses one account's key (`sessions`, `projects`, `slots`, `sweep`, `stats --slots`). */
+export function addAccountOption(cmd: Command): Command {
+  return cmd.option('--account <name>', 'the account whose API key, base URL and project to use (see BB_REAPER_ACCOUNTS; default `default`)');
+}
+
+/** The account a command's `--account` names, `default` when none. */
+export function accountOption(opts: Record<string, unknown>): string {
+  return typeof opts.account === 'string' ? opts.account : DEFAULT_ACCOUNT;
+}
+
+/** Why a file a setting names cannot be read, or undefined when it can. */
+function unreadable(path: string): string | undefined {
+  try {
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
 }
 
 /** A logger for CLI commands: to stderr, so stdout stays data. */
@@ -80,6 +109,12 @@ export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     process.stderr.write(`bb-reaper: ${printable(message)}\n`);
     return EXIT.USAGE;
+  }
+  // Wrong credentials, an untrusted certificate, an ACL refusal: one sentence saying what to fix.
+  const fault = permanentRedisFault(err);
+  if (fault) {
+    process.stderr.write(`bb-reaper: ${printable(fault.message)} [${fault.code}]\n`);
+    return EXIT.FAILURE;
   }
   const code = err instanceof BbReaperError ? ` [${printable(err.code)}]` : '';
   process.stderr.write(`bb-reaper: ${printable(message)}${code}\n`);

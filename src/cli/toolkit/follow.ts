@@ -26,7 +26,7 @@ export type FollowReport = WaitReport & { timedOut: boolean };
  * Ctrl-C is handled, so a Ctrl-C right after the warning still ends with the report and exit 130.
  */
 export async function followCloses(
-  target: { queues: Pick<Queues, 'closeQueue' | 'deadLetterQueue'>; redis: Redis },
+  target: { queues: Pick<Queues, 'closeQueue' | 'closeQueueOf' | 'deadLetterQueue'>; redis: Redis },
   jobIds: string[],
   { json, timeoutMs, warnUnder }: { json?: boolean; timeoutMs?: number; warnUnder?: string },
 ): Promise<FollowReport> {

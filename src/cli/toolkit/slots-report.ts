@@ -1,8 +1,11 @@
+import { findAccount } from '../../config/index.js';
+import { DEFAULT_ACCOUNT } from '../../shared/names.js';
 /**
  * The slots report as the CLI reads and prints it: shared by `slots` and `stats --slots`.
  */
 import type { Config } from '../../config/index.js';
 import { DEFAULT_OLDEST_LIMIT, readSlots, type SlotsReport } from '../../ops/slots.js';
+import { keyPrefix } from '../../shared/names.js';
 import { printable } from '../../shared/printable.js';
 import { createQueues, type Queues } from '../../shared/queues.js';
 import type { Redis } from '../../shared/redis.js';
@@ -14,12 +17,13 @@ import { compactJson, displayText, formatAge, formatTable } from './table.js';
  * Reads the slots report with a client of its own, on `queues` when given (`stats --slots` passes
  * its own), else on a Redis connection of its own; API errors become CLI errors.
  */
-export async function gatherSlots(config: Config, { limit = DEFAULT_OLDEST_LIMIT, queues: given }: { limit?: number; queues?: Queues } = {}): Promise<SlotsReport> {
+export async function gatherSlots(config: Config, { limit = DEFAULT_OLDEST_LIMIT, queues: given, account = DEFAULT_ACCOUNT }: { limit?: number; queues?: Queues; account?: string } = {}): Promise<SlotsReport> {
   const redis = given ? undefined : await connectRedis(config, 'cli-slots');
-  const queues = given ?? createQueues({ connection: redis as Redis, prefix: config.prefix });
-  const client = clientFor(config);
+  const queues = given ?? createQueues({ connection: redis as Redis, prefix: keyPrefix(config) });
+  const client = clientFor(config, account);
+  const projectId = findAccount(config.accounts, account)?.projectId;
   try {
-    return await readSlots({ client, queues, limit, ...(config.projectId ? { projectId: config.projectId } : {}) });
+    return await readSlots({ client, queues, limit, ...(projectId ? { projectId } : {}) });
   } catch (err) {
     throw toCliError(err);
   } finally {

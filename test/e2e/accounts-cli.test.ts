@@ -1,0 +1,127 @@
+// Commands that use one account's key take --account: each lists and closes with that account's
+// key only (the simulator gives each account its own project, and a foreign key sees nothing).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueues } from '../../src/shared/queues.js';
+import { createRedis } from '../../src/shared/redis.js';
+import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
+import { runCli, spawnCli } from '../helpers/cli-process.js';
+import { waitFor } from '../helpers/wait.js';
+import { testRedisUrl, trackRedis, uniquePrefix } from '../helpers/context.js';
+
+const PROD_KEY = 'acct-cli-prod-key-0001';
+const STAGING_KEY = 'acct-cli-staging-key-0002';
+let sim: SimulatorHandle;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  sim = await startSimulator({ apiKeys: [PROD_KEY], projectId: 'proj-prod', projects: { 'proj-staging': [STAGING_KEY] }, releaseDelayMs: 0 });
+  dir = await mkdtemp(join(tmpdir(), 'bbr-accounts-cli-'));
+  const secret = join(dir, 'staging.secret');
+  await writeFile(secret, `${STAGING_KEY}\n`);
+  const file = join(dir, 'accounts.yaml');
+  await writeFile(file, `accounts:\n  prod:\n    apiKeyEnv: BB_KEY_PROD\n    rate: 25\n  staging:\n    apiKeyFile: ${secret}\n    plan: free\n`);
+  env = { BB_REAPER_ACCOUNTS: file, BB_KEY_PROD: PROD_KEY, BROWSERBASE_BASE_URL: sim.url, REDIS_URL: testRedisUrl() };
+});
+afterAll(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const noKeys = (out: string) => {
+  expect(out).not.toContain(PROD_KEY);
+  expect(out).not.toContain(STAGING_KEY);
+};
+
+describe('--account on the commands that call the API', () => {
+  it("sessions and slots use the named account's key: each sees its own project only", async () => {
+    const [prodId] = sim.createSessions(1, { projectId: 'proj-prod' });
+    const [stagingId] = sim.createSessions(1, { projectId: 'proj-staging' });
+    const prod = await runCli(['sessions', 'list', '--account', 'prod', '--json'], { env });
+    expect(prod.code, prod.stderr).toBe(0);
+    expect((JSON.parse(prod.stdout) as Array<{ id: string }>).map((s) => s.id)).toContain(prodId);
+    expect((JSON.parse(prod.stdout) as Array<{ id: string }>).map((s) => s.id)).not.toContain(stagingId);
+    const staging = await runCli(['sessions', 'get', stagingId as string, '--account', 'staging', '--json'], { env });
+    expect(staging.code, staging.stderr).toBe(0);
+    expect(JSON.parse(staging.stdout)).toMatchObject({ id: stagingId, projectId: 'proj-staging' });
+    const foreign = await runCli(['sessions', 'get', prodId as string, '--account', 'staging'], { env });
+    expect(foreign.code).toBe(1);
+    const slots = await runCli(['slots', '--account', 'staging', '--json'], { env: { ...env, BB_REAPER_PREFIX: uniquePrefix('acct-slots') } });
+    expect(slots.code, slots.stderr).toBe(0);
+    expect(JSON.parse(slots.stdout)).toMatchObject({ project: { id: 'proj-staging' } });
+    for (const r of [prod, staging, foreign, slots]) noKeys(r.stdout + r.stderr);
+  });
+
+  it('only the named account needs its key; an unknown account or a missing key is exit 2 naming it', async () => {
+    // staging's key comes from a file: prod's variable may be unset for a staging command
+    const { BB_KEY_PROD: _unused, ...withoutProd } = env;
+    const ok = await runCli(['projects', 'list', '--account', 'staging', '--json'], { env: withoutProd });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((JSON.parse(ok.stdout) as Array<{ id: string }>).map((p) => p.id)).toEqual(['proj-staging']);
+    const missing = await runCli(['projects', 'list', '--account', 'prod'], { env: withoutProd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/accounts\.prod\.apiKeyEnv\): the environment variable BB_KEY_PROD is not set/);
+    const unknown = await runCli(['sessions', 'list', '--account', 'nope'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no such account; configured: prod, staging, got `nope`/);
+    const badName = await runCli(['close', 'x-1', '--account', 'Bad Name'], { env });
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toMatch(/--account: expected an account name/);
+  });
+
+  it("sweep --account lists with that account's key and enqueues the closes for that account", async () => {
+    const prefix = uniquePrefix('acct-sweep');
+    const ids = sim.createSessions(3, { projectId: 'proj-staging', startedAgoSeconds: 600 });
+    sim.createSessions(2, { projectId: 'proj-prod', startedAgoSeconds: 600 });
+    const swept = await runCli(['sweep', '--older-than', '5m', '--account', 'staging', '--json'], { env: { ...env, BB_REAPER_PREFIX: prefix } });
+    expect(swept.code, swept.stderr).toBe(0);
+    noKeys(swept.stdout + swept.stderr);
+    const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
+    const queues = createQueues({ connection: redis, prefix });
+    try {
+      const waiting = (await queues.closeQueueFor('staging').getWaiting()).map((j) => j.id);
+      expect(waiting).toEqual(expect.arrayContaining(ids.map((id) => `close@staging/${id}`)));
+      expect(await queues.closeQueue.getWaitingCount()).toBe(0);
+      // the other account's orphans were not seen by staging's key
+      expect(waiting.every((id) => String(id).startsWith('close@staging/'))).toBe(true);
+    } finally {
+      for (const a of ['default', 'staging']) await queues.closeQueueFor(a).obliterate({ force: true });
+      await queues.close();
+      await redis.quit();
+    }
+  });
+
+  it("the worker serves the accounts file's `default` with its key and says the other accounts' closes wait in their queues", async () => {
+    const prefix = uniquePrefix('acct-worker');
+    const file = join(dir, 'with-default.json');
+    await writeFile(file, JSON.stringify({ accounts: { default: { apiKeyEnv: 'BB_KEY_PROD' }, staging: { apiKeyEnv: 'BB_KEY_STAGING_UNSET' } } }));
+    const workerEnv = { ...env, BB_REAPER_ACCOUNTS: file, BB_REAPER_PREFIX: prefix };
+    const [id] = sim.createSessions(1, { projectId: 'proj-prod' });
+    const [waitingId] = sim.createSessions(1, { projectId: 'proj-staging' });
+    const closeNow = await runCli(['close', id as string, '--json'], { env: workerEnv });
+    expect(closeNow.code, closeNow.stderr).toBe(0);
+    const later = await runCli(['close', waitingId as string, '--account', 'staging', '--json'], { env: workerEnv });
+    expect(later.code, later.stderr).toBe(0);
+    const worker = spawnCli(['worker', '--no-ingress', '--no-sweeps'], { env: workerEnv });
+    try {
+      await worker.waitForOutput(/serves the account default only; closes for staging wait in their queues/);
+      await waitFor('the default account close released', () => sim.getSession(id as string)?.status === 'COMPLETED');
+      expect(sim.getSession(waitingId as string)?.status).toBe('RUNNING');
+      noKeys(worker.stdout() + worker.stderr());
+    } finally {
+      await worker.close();
+    }
+    const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
+    const queues = createQueues({ connection: redis, prefix });
+    try {
+      expect((await queues.closeQueueFor('staging').getWaiting()).map((j) => j.id)).toEqual([`close@staging/${waitingId}`]);
+    } finally {
+      for (const a of ['default', 'staging']) await queues.closeQueueFor(a).obliterate({ force: true });
+      await queues.close();
+      await redis.quit();
+    }
+  });
+});
