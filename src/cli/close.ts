@@ -10,7 +10,7 @@ import { createProducer } from '../producer/producer.js';
 import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { InputFormatError, readCloseInputs } from './toolkit/close-input.js';
-import { followCloses, printWaitReport, type FollowReport } from './toolkit/follow.js';
+import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
 import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
@@ -118,9 +118,11 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
     const invalid: InvalidInput[] = report.invalid.map((i) => ({ where: i.origin ?? '?', input: String(i.input), reason: i.reason }));
     const enqueued = { accepted: report.accepted, duplicates: report.duplicates, invalidCount: report.invalidCount, invalid };
     if (!opts.json) printEnqueueReport(enqueued);
+    // A close for an account no worker serves is never dropped, but the caller should know it waits.
+    if (!opts.json && !opts.wait && opts.account !== undefined && report.accepted > 0) await warnIfNoWorker(redis, keyPrefix(config), { accounts: [opts.account], accountsOnly: true });
     let waited: FollowReport | undefined;
     if (opts.wait) {
-      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: keyPrefix(config) });
+      waited = await followCloses({ queues: producer.queues, redis }, report.jobIds, { json: opts.json, timeoutMs: opts.waitTimeout, warnUnder: keyPrefix(config), ...(opts.account !== undefined ? { accounts: [opts.account] } : {}) });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) printJson({ ...enqueued, ...(waited ? { wait: waited } : {}) });

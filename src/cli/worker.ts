@@ -3,7 +3,8 @@ import { BrowserbaseError } from '../browserbase/index.js';
 import { maskRedisUrls, REDIS_SETTINGS } from '../config/index.js';
 import { permanentRedisFault } from '../shared/redis.js';
 import { startWorkerService } from '../worker/service.js';
-import { findAccount, type Account } from '../config/index.js';
+import { checkAccountName, findAccount, type Account } from '../config/index.js';
+import { DEFAULT_UNKNOWN_ACCOUNT_GRACE_MS } from '../worker/unknown-accounts.js';
 import { DEFAULT_ACCOUNT } from '../shared/names.js';
 import { addConfigOptions, action, CliError, cliLogger, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
@@ -13,7 +14,7 @@ import { shutdownOnSignal } from './toolkit/shutdown.js';
 /** How long the first signal waits for in-flight closes before forcing exit (ms). */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 
-type WorkerOptions = Record<string, unknown> & { verify?: boolean; ingress?: boolean; sweeps?: boolean; requestTimeout: number; lockDuration: number; shutdownTimeout: number };
+type WorkerOptions = Record<string, unknown> & { verify?: boolean; ingress?: boolean; sweeps?: boolean; requestTimeout: number; lockDuration: number; shutdownTimeout: number; account?: string; unknownAccountGrace: number };
 
 export function register(program: Command): void {
   const cmd = program
@@ -24,23 +25,37 @@ export function register(program: Command): void {
     .option('--no-sweeps', 'do not run recurring sweeps (`sweep --every`) in this process')
     .addOption(intOption('--request-timeout <ms>', "timeout of one API request (headers, then body); a dead worker's limiter slots are reclaimed after about twice this", { min: 100, unit: 'ms', default: 10_000 }))
     .addOption(intOption('--lock-duration <ms>', "how long a dead worker's jobs stay locked before another worker retries them", { min: 1000, unit: 'ms', default: 30_000 }))
-    .addOption(intOption('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long', { min: 0, unit: 'ms', default: DEFAULT_SHUTDOWN_TIMEOUT_MS }));
+    .addOption(intOption('--shutdown-timeout <ms>', 'after the first SIGTERM/SIGINT, force exit after this long', { min: 0, unit: 'ms', default: DEFAULT_SHUTDOWN_TIMEOUT_MS }))
+    .option('--account <names>', 'serve only these accounts of the accounts file (comma-separated; default: every account in it)')
+    .addOption(intOption('--unknown-account-grace <ms>', 'dead-letter closes as UNKNOWN_ACCOUNT once their account has gone unserved by every live worker this long', { min: 1000, unit: 'ms', default: DEFAULT_UNKNOWN_ACCOUNT_GRACE_MS }));
   addConfigOptions(cmd, [...REDIS_SETTINGS, 'apiKey', 'baseUrl', 'projectId', 'prefix', 'rate', 'concurrency', 'plan', 'attempts', 'backoffMs', 'logLevel']);
   cmd.addHelpText('after', '\nAt start, checks once that --base-url answers like the Browserbase API for the key (exits 1 with one line when it does not).\nStops in two stages: the first SIGTERM/SIGINT stops fetching and finishes in-flight closes (unsent jobs go back to the queue); a second signal or the timeout forces exit.');
   cmd.action(
     action(async (opts: WorkerOptions) => {
-      const loaded = loadConfig(opts, ['apiKey'], { keysFor: [DEFAULT_ACCOUNT] });
-      // This version's worker serves the account `default` (from the accounts file or
-      // BROWSERBASE_API_KEY); closes for the other accounts wait in their queues, never dropped.
-      const served = findAccount(loaded.accounts, DEFAULT_ACCOUNT) as Account;
-      const config = { ...loaded, apiKey: served.apiKey, baseUrl: served.baseUrl, rate: served.rate, concurrency: served.concurrency, attempts: served.attempts, ...(served.projectId ? { projectId: served.projectId } : {}) };
+      const wanted = opts.account === undefined ? undefined : [...new Set(opts.account.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+      if (wanted !== undefined) {
+        if (wanted.length === 0) throw new CliError('--account needs at least one account name', EXIT.USAGE);
+        for (const n of wanted) {
+          const c = checkAccountName(n);
+          if (!c.ok) throw new CliError(`--account: ${c.reason}`, EXIT.USAGE);
+        }
+      }
+      const config = loadConfig(opts, ['apiKey'], wanted ? { keysFor: wanted } : {});
+      // Every account of the accounts file (or the one BROWSERBASE_API_KEY forms), or those named.
+      const accounts: Account[] = [];
+      for (const n of wanted ?? config.accounts.map((a) => a.name)) {
+        const a = findAccount(config.accounts, n);
+        if (!a) throw new CliError(`--account: no account \`${n}\` in the accounts file (it has: ${config.accounts.map((x) => x.name).join(', ')})`, EXIT.USAGE);
+        accounts.push(a);
+      }
       const lockDurationMs = opts.lockDuration;
       const logger = cliLogger(config);
-      const waiting = loaded.accounts.filter((a) => a.name !== DEFAULT_ACCOUNT).map((a) => a.name);
-      if (waiting.length > 0) logger.warn({ accounts: waiting }, `this worker serves the account ${DEFAULT_ACCOUNT} only; closes for ${waiting.join(', ')} wait in their queues (close@<account>) until a worker serves them`);
+      if (accounts.length > 1 || accounts[0]?.name !== DEFAULT_ACCOUNT) logger.info({ accounts: accounts.map((a) => a.name) }, `serving ${accounts.length} account(s): ${accounts.map((a) => a.name).join(', ')}`);
       const service = await startWorkerService({
         config,
+        accounts,
         logger,
+        unknownAccountGraceMs: opts.unknownAccountGrace,
         verify: opts.verify === true,
         ingress: opts.ingress !== false,
         sweeps: opts.sweeps !== false,

@@ -161,5 +161,6 @@ export function deadLetterResult(letter: DeadLetterData): ResultEntry {
     attempts: letter.attemptsMade,
     finishedAt: letter.deadLetteredAt,
     ...(letter.lease === true ? { lease: true } : {}),
+    account: letter.account ?? DEFAULT_ACCOUNT,
   };
 }

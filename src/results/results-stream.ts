@@ -37,6 +37,8 @@ export interface ResultEntry {
    * session still running): an upper bound, the session might have ended sooner anyway.
    */
   minutesSaved?: number;
+  /** The account the close was for (`default` when it named none). Absent in entries written before accounts. */
+  account?: string;
 }
 
 /** One entry read back from `<prefix>:results`. */
@@ -113,6 +115,7 @@ export function toResultFields(e: ResultEntry): string[] {
   if (e.lease) out.push('lease', 'true');
   if (e.leaseEnd !== undefined) out.push('lease_end', e.leaseEnd);
   if (e.minutesSaved !== undefined && Number.isFinite(e.minutesSaved)) out.push('minutes_saved', e.minutesSaved.toFixed(2));
+  if (e.account !== undefined) out.push('account', e.account);
   return out;
 }
 
@@ -213,6 +216,7 @@ export function parseResultFields(id: string, pairs: readonly string[]): ResultR
     ...optional('lease', f.get('lease') === 'true' ? true : undefined),
     ...optional('leaseEnd', f.get('lease_end') as LeaseEnd | undefined),
     ...optional('minutesSaved', num(f.get('minutes_saved'))),
+    ...optional('account', f.get('account')),
   };
 }
 

@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   STALLED: 'the job stalled more often than allowed (its workers died mid-job) and BullMQ failed it',
   /** A dead letter whose cause is not known (failed by something other than bb-reaper's worker). */
   UNKNOWN: 'the job failed for a reason bb-reaper did not record (e.g. failed by another BullMQ client)',
+  /** A close for an account no live worker has served for the grace period: dead-lettered (never dropped), re-drive it once a worker serves the account. */
+  UNKNOWN_ACCOUNT: 'no worker serves the account this close names (not in any running worker\'s accounts file): dead-lettered, re-drive it once the account is configured',
   /** Not an error: the code of a successful close in logs. */
   OK: 'not an error: the close succeeded',
 

@@ -3,6 +3,7 @@ import { BrowserbaseError, type BrowserbaseClient, type CloseResult } from '../b
 import { describeFailure } from '../dead-letters/describe.js';
 import type { AttemptRecord, CloseJobData, CloseJobResult, LeaseEnd } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
+import { DEFAULT_ACCOUNT } from '../shared/names.js';
 import { previewValue } from '../shared/printable.js';
 import { backoffDelayMs, rateLimitPauseMs } from './backoff.js';
 import { attemptsThisLife, cutText, parseCloseJobData, withAttempt } from './job-data.js';
@@ -35,6 +36,8 @@ export interface CloseProcessorDeps {
   lockStillHeld?: (job: Job<CloseJobData>, token: string) => Promise<boolean>;
   /** Default 10 000 ms. */
   lockCheckAfterMs?: number;
+  /** The account this processor's jobs are for (results carry it). Default `default`. */
+  account?: string;
   /**
    * Settles the lease of a lease's close job when a worker takes it (`leases/lease-store.ts`
    * `settleTakenLease`): a pending lease has fired. Answers how it ended.
@@ -152,6 +155,7 @@ export function createCloseProcessor(deps: CloseProcessorDeps) {
     const extra = { ...(minutesSaved !== undefined ? { minutesSaved } : {}), ...(leaseEnd !== undefined ? { leaseEnd } : {}) };
     const out: CloseJobResult = { id: result.id, status: result.status, outcome: result.outcome, httpStatus: result.httpStatus, attempts: attempt, finishedAt, ...extra };
     await results?.append({
+      account: deps.account ?? DEFAULT_ACCOUNT,
       jobId: String(job.id),
       jobTimestamp: job.timestamp,
       sessionId: data.sessionId,

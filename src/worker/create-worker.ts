@@ -8,13 +8,13 @@ import { settleTakenLease } from '../leases/lease-store.js';
 import { readJobLock } from '../shared/bullmq-keys.js';
 import type { CloseJobData, CloseJobResult, DeadLetterData } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { CLOSE_QUEUE, keyPrefix } from '../shared/names.js';
+import { accountKeyPrefix, closeQueueName, DEFAULT_ACCOUNT, keyPrefix } from '../shared/names.js';
 import { COMPLETED_RETENTION, createQueues, type Queues } from '../shared/queues.js';
 import { createRedis, type Redis, type RedisSettings } from '../shared/redis.js';
 import { DEFAULT_BACKOFF_MAX_MS } from './backoff.js';
 import { createCloseProcessor } from './close-processor.js';
 import { WorkerEvents } from './events.js';
-import { startHeartbeat } from './heartbeat.js';
+import { startHeartbeat, workerId } from './heartbeat.js';
 import { createGlobalLimiter, type GlobalLimiter } from './limiter.js';
 import type { MetricsSink, ResultsSink } from './sinks.js';
 
@@ -47,6 +47,16 @@ export interface CloseWorkerOptions {
   slotExpirationMs?: number;
   /** Run the dead-letter queue processor in this process too. Default true. */
   deadLetterProcessor?: boolean;
+  /**
+   * The account whose queue (`close@<account>`) this worker drains, with its own limiter (its
+   * `rate`/`concurrency` in `config`) and its own `client` (its key). Default `default`.
+   */
+  account?: string;
+  /**
+   * Heartbeat: the account names this process publishes as served (default `[account]`), or
+   * false for none (a process running several close workers publishes once, for all).
+   */
+  heartbeat?: readonly string[] | false;
 }
 
 export interface CloseWorker {
@@ -72,11 +82,14 @@ export function defaultPrefetch(rate: number, concurrency: number): number {
  * retries, the dead-letter move (and its crash backstop), the DLQ processor, and a heartbeat.
  */
 export async function createCloseWorker(opts: CloseWorkerOptions): Promise<CloseWorker> {
-  const { config, client, logger } = opts;
+  const { config, client } = opts;
+  const account = opts.account ?? DEFAULT_ACCOUNT;
+  const logger = account === DEFAULT_ACCOUNT ? opts.logger : opts.logger.child({ account });
   const connection = opts.connection ?? createRedis(config, { role: 'worker', name: 'bb-reaper:worker' });
   const ownsConnection = opts.connection === undefined;
   const prefix = keyPrefix(config);
   const queues = createQueues({ connection, prefix });
+  const closeQueue = queues.closeQueueFor(account);
   const events = new WorkerEvents();
   // After a 429 every worker stops fetching until the pause ends, each on its own as it learns of
   // the pause (a local pause: a worker that dies meanwhile leaves nothing paused behind).
@@ -101,6 +114,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     limiter = await createGlobalLimiter({
       connection,
       prefix,
+      account,
       rate: config.rate,
       concurrency: config.concurrency,
       logger,
@@ -125,13 +139,14 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
     backoffMs: config.backoffMs,
     backoffMaxMs: opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     verify: opts.verify ?? false,
-    lockStillHeld: async (job, token) => (await readJobLock(connection, queues.closeQueue, String(job.id))) === token,
-    leases: { taken: (job) => settleTakenLease({ queue: queues.closeQueue, redis: connection }, String(job.id)) },
+    lockStillHeld: async (job, token) => (await readJobLock(connection, closeQueue, String(job.id))) === token,
+    leases: { taken: (job) => settleTakenLease({ queue: closeQueue, redis: connection }, String(job.id)) },
+    account,
     lockCheckAfterMs: Math.floor((opts.lockDurationMs ?? 30_000) / 3),
   });
-  const worker = new Worker<CloseJobData, CloseJobResult>(CLOSE_QUEUE, processor, {
+  const worker = new Worker<CloseJobData, CloseJobResult>(closeQueueName(account), processor, {
     connection,
-    prefix,
+    prefix: accountKeyPrefix(prefix, account),
     concurrency: opts.prefetch ?? defaultPrefetch(config.rate, config.concurrency),
     // No BullMQ `limiter`: it would cost 3 Redis commands in every job's scripts (the pacing is the
     // global limiter's, the pause after a 429 is `holdFetching`'s).
@@ -159,13 +174,13 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died?); it will be retried'));
 
-  const sweepFailed = () => moveFailedToDeadLetter(queues, { onMoved: recordDeadLetter });
+  const sweepFailed = () => moveFailedToDeadLetter(queues, { onMoved: recordDeadLetter, accounts: [account] });
   const sweepTimer = setInterval(() => void sweepFailed().catch(() => {}), opts.deadLetterSweepMs ?? 30_000);
   sweepTimer.unref();
   await sweepFailed().catch((err: Error) => logger.warn({ err: err.message }, 'initial dead-letter sweep failed'));
 
   const dlqProcessor = opts.deadLetterProcessor === false ? undefined : startDeadLetterProcessor({ connection, prefix, logger, queues });
-  const heartbeat = startHeartbeat(connection, prefix);
+  const heartbeat = opts.heartbeat === false ? undefined : startHeartbeat(connection, prefix, workerId(), opts.heartbeat ?? [account]);
   void worker.run().catch((err: Error) => logger.error({ err: err.message }, 'worker stopped unexpectedly'));
   fetching = worker;
   holdFetching(limiter.pausedUntil()); // started during a pause
@@ -196,7 +211,7 @@ export async function createCloseWorker(opts: CloseWorkerOptions): Promise<Close
         await limiter.stop();
         await done;
         await dlqProcessor?.close();
-        await heartbeat.stop();
+        await heartbeat?.stop();
         await limiter.close();
         await opts.metrics?.close?.();
         await queues.close();

@@ -11,6 +11,8 @@ export interface GlobalLimiterOptions {
   /** Connection for the limiter's scripts (no other connection is opened). */
   connection: Redis;
   prefix: string;
+  /** The account whose limit this is (its own keys, `shared/names.ts` limiterKeyBase). Default `default`. */
+  account?: string;
   /** Configured max requests per second, all workers together. */
   rate: number;
   /** Configured max requests in flight, all workers together. */
@@ -124,7 +126,7 @@ export async function createGlobalLimiter(opts: GlobalLimiterOptions): Promise<G
   const batchMs = opts.batchMs ?? GRANT_BATCH_MS;
   const graceMs = opts.graceMs ?? GRANT_GRACE_MS;
   const holder = `${workerId()}:${randomBytes(4).toString('hex')}`;
-  const controller: RateController = createRateController(connection, prefix);
+  const controller: RateController = createRateController(connection, prefix, Date.now, opts.account);
   let current = await controller.init(opts.rate, opts.concurrency);
   let appliedRate = current.effectiveRate;
   const bottleneck = createLocalBottleneck(1);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from '../shared/redis.js';
+import { DEFAULT_ACCOUNT } from '../shared/names.js';
 import { limiterKeys, parseLimiterState, type LimiterState } from './limiter-state.js';
 
 /**
@@ -275,9 +276,9 @@ async function run(redis: Redis, s: Script, keys: string[], args: Array<string |
   }
 }
 
-/** `now`: the worker's clock (tests pass their own). */
-export function createRateController(redis: Redis, prefix: string, now: () => number = Date.now): RateController {
-  const k = limiterKeys(prefix);
+/** `now`: the worker's clock (tests pass their own); `account`: whose limiter (default `default`). */
+export function createRateController(redis: Redis, prefix: string, now: () => number = Date.now, account: string = DEFAULT_ACCOUNT): RateController {
+  const k = limiterKeys(prefix, account);
   const state = async (s: Script, args: Array<string | number>) => parseLimiterState(toRecord(await run(redis, s, [k.state, k.ok], args)));
   return {
     init: (configuredRate, concurrency) => state(SCRIPTS.init, [configuredRate, concurrency]),

@@ -1,5 +1,7 @@
 import { describeFailure } from '../../dead-letters/describe.js';
-import { describeWindow, readWorkers } from '../../ops/liveness.js';
+import { describeWindow, readWorkers, servedAccounts } from '../../ops/liveness.js';
+import { closeQueueName } from '../../shared/names.js';
+import { DEFAULT_UNKNOWN_ACCOUNT_GRACE_MS } from '../../worker/unknown-accounts.js';
 import { waitForCloses, type WaitReport } from '../../ops/wait-for-closes.js';
 import { printable } from '../../shared/printable.js';
 import type { Queues } from '../../shared/queues.js';
@@ -10,11 +12,23 @@ import { createProgressReporter } from './progress.js';
 /** Dead letters printed in human output. */
 const MAX_LETTERS_PRINTED = 20;
 
-/** Warns on stderr when no worker is alive under this prefix (the one liveness rule, `ops/liveness.ts`). */
-export async function warnIfNoWorker(redis: Redis, prefix: string): Promise<void> {
+/**
+ * Warns on stderr when no worker is alive under this prefix (the one liveness rule,
+ * `ops/liveness.ts`), or, when some are, for each of `accounts` that no live worker serves (the
+ * names workers publish with their heartbeat). `accountsOnly`: only the second warning.
+ */
+export async function warnIfNoWorker(redis: Redis, prefix: string, { accounts = [], accountsOnly = false }: { accounts?: readonly string[]; accountsOnly?: boolean } = {}): Promise<void> {
   const workers = await readWorkers(redis, prefix).catch(() => []);
   if (!workers.some((w) => w.alive)) {
-    printErr(`bb-reaper: no worker is running under prefix \`${printable(prefix)}\` (no heartbeat within ${describeWindow()}); closes wait until one starts: \`bb-reaper worker\`\n`);
+    if (!accountsOnly) printErr(`bb-reaper: no worker is running under prefix \`${printable(prefix)}\` (no heartbeat within ${describeWindow()}); closes wait until one starts: \`bb-reaper worker\`\n`);
+    return;
+  }
+  const served = servedAccounts(workers);
+  for (const a of new Set(accounts)) {
+    if (served.has(a)) continue;
+    printErr(
+      `bb-reaper: no live worker serves the account \`${printable(a)}\` (none has it in its accounts file); its closes wait in \`${printable(closeQueueName(a))}\` and are dead-lettered as UNKNOWN_ACCOUNT if no worker serves it within ${Math.round(DEFAULT_UNKNOWN_ACCOUNT_GRACE_MS / 1000)} s: add it to BB_REAPER_ACCOUNTS and restart the workers\n`,
+    );
   }
 }
 
@@ -28,13 +42,13 @@ export type FollowReport = WaitReport & { timedOut: boolean };
 export async function followCloses(
   target: { queues: Pick<Queues, 'closeQueue' | 'closeQueueOf' | 'deadLetterQueue'>; redis: Redis },
   jobIds: string[],
-  { json, timeoutMs, warnUnder }: { json?: boolean; timeoutMs?: number; warnUnder?: string },
+  { json, timeoutMs, warnUnder, accounts }: { json?: boolean; timeoutMs?: number; warnUnder?: string; accounts?: readonly string[] },
 ): Promise<FollowReport> {
   const controller = new AbortController();
   let timedOut = false;
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  if (warnUnder !== undefined && !json) await warnIfNoWorker(target.redis, warnUnder);
+  if (warnUnder !== undefined && !json) await warnIfNoWorker(target.redis, warnUnder, accounts ? { accounts } : {});
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     controller.abort();
