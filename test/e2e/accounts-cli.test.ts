@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueues } from '../../src/shared/queues.js';
 import { createRedis } from '../../src/shared/redis.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
-import { runCli, spawnCli } from '../helpers/cli-process.js';
-import { waitFor } from '../helpers/wait.js';
+import { runCli } from '../helpers/cli-process.js';
 import { testRedisUrl, trackRedis, uniquePrefix } from '../helpers/context.js';
 
 const PROD_KEY = 'acct-cli-prod-key-0001';
@@ -87,37 +86,6 @@ describe('--account on the commands that call the API', () => {
       expect(await queues.closeQueue.getWaitingCount()).toBe(0);
       // the other account's orphans were not seen by staging's key
       expect(waiting.every((id) => String(id).startsWith('close@staging/'))).toBe(true);
-    } finally {
-      for (const a of ['default', 'staging']) await queues.closeQueueFor(a).obliterate({ force: true });
-      await queues.close();
-      await redis.quit();
-    }
-  });
-
-  it("the worker serves the accounts file's `default` with its key and says the other accounts' closes wait in their queues", async () => {
-    const prefix = uniquePrefix('acct-worker');
-    const file = join(dir, 'with-default.json');
-    await writeFile(file, JSON.stringify({ accounts: { default: { apiKeyEnv: 'BB_KEY_PROD' }, staging: { apiKeyEnv: 'BB_KEY_STAGING_UNSET' } } }));
-    const workerEnv = { ...env, BB_REAPER_ACCOUNTS: file, BB_REAPER_PREFIX: prefix };
-    const [id] = sim.createSessions(1, { projectId: 'proj-prod' });
-    const [waitingId] = sim.createSessions(1, { projectId: 'proj-staging' });
-    const closeNow = await runCli(['close', id as string, '--json'], { env: workerEnv });
-    expect(closeNow.code, closeNow.stderr).toBe(0);
-    const later = await runCli(['close', waitingId as string, '--account', 'staging', '--json'], { env: workerEnv });
-    expect(later.code, later.stderr).toBe(0);
-    const worker = spawnCli(['worker', '--no-ingress', '--no-sweeps'], { env: workerEnv });
-    try {
-      await worker.waitForOutput(/serves the account default only; closes for staging wait in their queues/);
-      await waitFor('the default account close released', () => sim.getSession(id as string)?.status === 'COMPLETED');
-      expect(sim.getSession(waitingId as string)?.status).toBe('RUNNING');
-      noKeys(worker.stdout() + worker.stderr());
-    } finally {
-      await worker.close();
-    }
-    const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
-    const queues = createQueues({ connection: redis, prefix });
-    try {
-      expect((await queues.closeQueueFor('staging').getWaiting()).map((j) => j.id)).toEqual([`close@staging/${waitingId}`]);
     } finally {
       for (const a of ['default', 'staging']) await queues.closeQueueFor(a).obliterate({ force: true });
       await queues.close();
