@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { accountsBench } from './accounts.js';
 import { enqueueBench } from './enqueue.js';
 import { idleLatencyBench } from './idle-latency.js';
 import { leasesBench } from './leases.js';
@@ -16,7 +17,7 @@ import { sdkBench } from './sdk-baseline.js';
 import { startRedisServer } from '../src/shared/redis-server.js';
 import { unknownLimitBench } from './unknown-limit.js';
 
-const BENCHES: Bench[] = [enqueueBench, rateFidelityBench, unknownLimitBench, sdkBench, overheadBench, idleLatencyBench, leasesBench];
+const BENCHES: Bench[] = [enqueueBench, rateFidelityBench, unknownLimitBench, sdkBench, overheadBench, idleLatencyBench, leasesBench, accountsBench];
 
 function parseArgs(argv: string[]): { names: string[]; json?: string; list: boolean } {
   const names: string[] = [];

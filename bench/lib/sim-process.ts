@@ -16,14 +16,16 @@ export interface SimProcessOptions {
   latencyMs?: [number, number];
   /** How long a released session still reads RUNNING (0: it ends at the release). Default the simulator's (100). */
   releaseDelayMs?: number;
+  /** More projects, each with its own keys (`--project id=key,...`): an account per project. */
+  projects?: Record<string, string[]>;
 }
 
 /** A `bb-reaper simulator` child process, driven through its admin API. */
 export interface SimProcess {
   url: string;
   child: Child;
-  /** Creates RUNNING sessions (any count; seeded in batches of 100 000). */
-  seed(count: number): Promise<string[]>;
+  /** Creates RUNNING sessions (any count; seeded in batches of 100 000), in the main project or `projectId`. */
+  seed(count: number, opts?: { projectId?: string }): Promise<string[]>;
   stats(): Promise<SimulatorStats>;
   /** The last `limit` `/v1` calls (the log keeps 10 000). */
   calls(limit?: number): Promise<CallRecord[]>;
@@ -45,6 +47,7 @@ export async function startSimProcess(opts: SimProcessOptions = {}): Promise<Sim
   if (opts.hangRate !== undefined) args.push('--hang-rate', String(opts.hangRate));
   if (opts.latencyMs !== undefined) args.push('--latency-ms', opts.latencyMs.join(','));
   if (opts.releaseDelayMs !== undefined) args.push('--release-delay-ms', String(opts.releaseDelayMs));
+  for (const [id, keys] of Object.entries(opts.projects ?? {})) args.push('--project', `${id}=${keys.join(',')}`);
   const child = spawnCli(args);
   const [line] = await child.waitForOutput(/^\{.*\}$/m, 20_000);
   const { url } = JSON.parse(line) as { url: string };
@@ -60,10 +63,10 @@ export async function startSimProcess(opts: SimProcessOptions = {}): Promise<Sim
   return {
     url,
     child,
-    async seed(count) {
+    async seed(count, { projectId } = {}) {
       const ids: string[] = [];
       for (let left = count; left > 0; left -= 100_000) {
-        const r = await admin<{ ids: string[] }>('POST', '/_sim/sessions', { count: Math.min(left, 100_000) });
+        const r = await admin<{ ids: string[] }>('POST', '/_sim/sessions', { count: Math.min(left, 100_000), ...(projectId !== undefined ? { projectId } : {}) });
         for (const id of r.ids) ids.push(id);
       }
       return ids;
