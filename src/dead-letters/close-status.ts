@@ -41,23 +41,39 @@ export type CloseStatusSources = { queues: Pick<Queues, 'closeQueueOf' | 'deadLe
 /** Replies read per job: close hash, in completed, in failed, letter in failed, letter hash. */
 const READS_PER_JOB = 5;
 
-/** The status of each close job id, in order: one pipelined round trip. */
+/**
+ * The status of each close job id, in order: one pipelined round trip per hash tag (the
+ * dead-letter queue's, and each account's close queue: on a Redis Cluster a pipeline may touch
+ * one slot only), sent together.
+ */
 export async function readCloseStatuses({ queues, redis }: CloseStatusSources, ids: readonly string[]): Promise<CloseStatus[]> {
   const { deadLetterQueue } = queues;
-  const pipeline = redis.pipeline();
+  type Pipe = ReturnType<Redis['pipeline']>;
+  const pipes = new Map<string, { pipeline: Pipe; count: number }>();
+  /** Where each reply is: [pipe, index], READS_PER_JOB per id. */
+  const at: Array<[string, number]> = [];
+  const read = (prefix: string, add: (p: Pipe) => void) => {
+    let entry = pipes.get(prefix);
+    if (!entry) pipes.set(prefix, (entry = { pipeline: redis.pipeline(), count: 0 }));
+    add(entry.pipeline);
+    at.push([prefix, entry.count++]);
+  };
+  const dlqPrefix = deadLetterQueue.opts.prefix ?? 'bull';
   for (const id of ids) {
     // the queue of the id's account (`close` for `default`, `close@<account>` for another)
     const closeQueue = queues.closeQueueOf(id);
-    pipeJobFields(pipeline, closeQueue, id, ['timestamp', 'returnValue', 'failedReason']);
-    pipeInFinishedState(pipeline, closeQueue, id, 'completed');
-    pipeInFinishedState(pipeline, closeQueue, id, 'failed');
-    pipeInFinishedState(pipeline, deadLetterQueue, id, 'failed');
+    const closePrefix = closeQueue.opts.prefix ?? 'bull';
+    read(closePrefix, (p) => pipeJobFields(p, closeQueue, id, ['timestamp', 'returnValue', 'failedReason']));
+    read(closePrefix, (p) => pipeInFinishedState(p, closeQueue, id, 'completed'));
+    read(closePrefix, (p) => pipeInFinishedState(p, closeQueue, id, 'failed'));
+    read(dlqPrefix, (p) => pipeInFinishedState(p, deadLetterQueue, id, 'failed'));
     // Data only matters for a parked dead letter; reading it for all keeps it to one round trip.
-    pipeJobFields(pipeline, deadLetterQueue, id, ['timestamp', 'data', 'failedReason']);
+    read(dlqPrefix, (p) => pipeJobFields(p, deadLetterQueue, id, ['timestamp', 'data', 'failedReason']));
   }
-  const results = (await pipeline.exec()) ?? [];
+  const results = new Map(await Promise.all([...pipes].map(async ([prefix, { pipeline }]) => [prefix, (await pipeline.exec()) ?? []] as const)));
   const reply = (k: number): unknown => {
-    const [err, v] = results[k] ?? [new Error('missing pipeline reply'), null];
+    const [prefix, index] = at[k] ?? ['', -1];
+    const [err, v] = results.get(prefix)?.[index] ?? [new Error('missing pipeline reply'), null];
     if (err) throw err;
     return v;
   };

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBrowserbaseClient } from '../../src/browserbase/index.js';
 import { INGRESS_FIELDS } from '../../src/ingress/index.js';
@@ -146,6 +149,42 @@ describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, RED
     for (const k of all) expect(hashTagOf(k), k).toBe(p.prefix);
     expect(byNode.filter((ks) => ks.length > 0)).toHaveLength(1);
     console.log(`[cluster] ${everyOk.length} closes + 3 dead letters re-driven; ${all.length} keys, all under ${tagged} on one node`);
+  }, 180_000);
+
+  it("gives each account its own hash tag: two accounts' closes by two CLI workers, each account's keys in its own slot", async () => {
+    const { p, env, tagged, user } = await clusterPipeline();
+    const dir = await mkdtemp(join(tmpdir(), 'bbr-cluster-accounts-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'accounts.json');
+    await writeFile(file, JSON.stringify({ accounts: { default: { apiKeyEnv: 'BB_KEY_SIM', rate: 200 }, prod: { apiKeyEnv: 'BB_KEY_SIM', rate: 100 } } }));
+    const accountsEnv = { ...env, BB_REAPER_ACCOUNTS: file, BB_KEY_SIM: SIM_KEY };
+    const workers = startWorkers(accountsEnv, 2, ['--no-sweeps']);
+    await waitFor('2 worker heartbeats', async () => (await readWorkerHeartbeats(p.producer.redis, tagged)).length === 2, 30_000);
+    const forDefault = p.sim.createSessions(50);
+    const forProd = p.sim.createSessions(50);
+    expect((await p.producer.closeSessions(forDefault)).accepted).toBe(50);
+    expect((await p.producer.closeSessions(forProd, { account: 'prod' })).accepted).toBe(50);
+    const viaCli = p.sim.createSessions(10);
+    const close = await runCli(['close', ...viaCli, '--account', 'prod', '--wait', '--json'], { env: accountsEnv });
+    expect(close.code, close.stderr).toBe(0);
+    expect(JSON.parse(close.stdout)).toMatchObject({ accepted: 10, wait: { closed: 10, deadLettered: 0, pending: 0 } });
+    const all = [...forDefault, ...forProd, ...viaCli];
+    await waitFor('every close of both accounts released', () => all.every((id) => p.sim.getSession(id)?.status === 'COMPLETED'), 60_000, 100);
+    await stopWorkers(workers);
+    expect(await refusals(user)).toEqual([]);
+
+    const keysSeen = (await keysOnNodes(p.prefix)).flat();
+    const prodKeys = keysSeen.filter((k) => hashTagOf(k) === `${p.prefix}@prod`);
+    const defaultKeys = keysSeen.filter((k) => hashTagOf(k) === p.prefix);
+    expect(prodKeys.length + defaultKeys.length).toBe(keysSeen.length);
+    // prod's queue and limiter under its own tag; nothing of prod's under the shared tag
+    expect(prodKeys.some((k) => k.includes(':close@prod:'))).toBe(true);
+    expect(prodKeys.some((k) => k.includes(':limiter@prod:'))).toBe(true);
+    expect(prodKeys.every((k) => k.includes('@prod:') || k.includes('close@prod/'))).toBe(true);
+    // the shared keys may name prod's jobs (the results stream's once-only guards), never hold its queue or limiter
+    expect(defaultKeys.filter((k) => k.includes('@prod') && !k.includes(':results:seen:close@prod/'))).toEqual([]);
+    expect(defaultKeys.some((k) => k.endsWith(':close:meta'))).toBe(true);
+    console.log(`[cluster] accounts: ${defaultKeys.length} keys under {${p.prefix}}, ${prodKeys.length} under {${p.prefix}@prod}`);
   }, 180_000);
 
   it('serves the UI (Bull Board, /api/stats, /metrics) and the ingress command on the cluster', async () => {

@@ -42,3 +42,9 @@ describe("bb-reaper's ACL rule", () => {
     for (const c of ACL_OPTIONAL_COMMANDS) expect(granted.has(c), c).toBe(false);
   });
 });
+
+describe('the README', () => {
+  it('quotes the ACL rule exactly as aclRules makes it', () => {
+    expect(read('README.md')).toContain(`ACL SETUSER bb-reaper on >PASSWORD ${aclRules({ prefix: 'bb-reaper' }).join(' ')}\n`);
+  });
+});
