@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { REDIS_SETTINGS } from '../config/index.js';
 import { deadLetterFields } from '../dead-letters/describe.js';
 import type { DeadLetterEntry } from '../dead-letters/store.js';
-import { countDeadLetters, purgeDeadLetters, readDeadLetterPage, redriveLetters, toLetterId } from '../ops/dead-letters.js';
-import { keyPrefix } from '../shared/names.js';
+import { checkAccountName } from '../config/index.js';
+import { countDeadLetters, deadLetterIdsOf, purgeLetters, readDeadLetterPage, redriveLetters, toLetterId } from '../ops/dead-letters.js';
+import { accountOfJobId, keyPrefix } from '../shared/names.js';
 import { formatEpochMs, printable } from '../shared/printable.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
@@ -27,6 +28,8 @@ export interface DeadLetterRow {
   code: string;
   httpStatus: number | null;
   message: string;
+  /** The account the letter's close was for (`default` when it named none). */
+  account: string;
   /** Null when the letter (written by another producer) has no usable count. */
   attempts: number | null;
   /** ISO time, or `(not a time: ...)` when the letter's `deadLetteredAt` is not one. */
@@ -50,6 +53,7 @@ export function toRow(e: DeadLetterEntry): DeadLetterRow {
     code: displayText(d.errorCode),
     httpStatus: countOf(d.httpStatus),
     message: displayText(d.message),
+    account: typeof d.account === 'string' ? displayText(d.account) : accountOfJobId(String(e.id)),
     attempts: countOf(d.attemptsMade),
     deadLetteredAt: formatEpochMs(d.deadLetteredAt),
   };
@@ -78,13 +82,15 @@ export function register(program: Command): void {
     .description('List dead letters, newest first.')
     .addOption(intOption('--limit <n>', `how many to show (1-${MAX_LIST_LIMIT})`, { min: 1, max: MAX_LIST_LIMIT, default: 100 }))
     .addOption(intOption('--offset <n>', 'skip this many first', { min: 0, default: 0 }))
+    .option('--account <name>', "only this account's dead letters")
     .option('--json', 'print a JSON array on stdout');
   addConfigOptions(list, [...REDIS_SETTINGS, 'prefix']);
   list.action(
-    action(async (opts: { limit: number; offset: number; json?: boolean }) => {
+    action(async (opts: { limit: number; offset: number; json?: boolean; account?: string }) => {
       const { limit, offset } = opts;
+      const account = accountFilter(opts.account);
       return withQueues(opts, async (queues) => {
-        const page = await readDeadLetterPage(queues, { start: offset, end: offset + limit - 1 });
+        const page = await readDeadLetterPage(queues, { start: offset, end: offset + limit - 1, ...(account !== undefined ? { account } : {}) });
         const rows = page.items.map(toRow);
         if (opts.json) {
           printJson(rows);
@@ -97,10 +103,10 @@ export function register(program: Command): void {
         const orDash = (v: unknown) => (v === undefined ? '-' : String(v));
         printOut(
           formatTable(
-            ['ID', 'SESSION', 'CODE', 'HTTP', 'ATTEMPTS', 'DEAD-LETTERED AT', 'MESSAGE'],
-            page.items.map((e) => {
+            ['ID', 'ACCOUNT', 'SESSION', 'CODE', 'HTTP', 'ATTEMPTS', 'DEAD-LETTERED AT', 'MESSAGE'],
+            page.items.map((e, i) => {
               const f = deadLetterFields(e.data);
-              return [printable(e.id), f.session ?? '', f.code ?? '', orDash(f.httpStatus), orDash(f.attempts), f.deadLettered ?? formatEpochMs(undefined), truncate(f.message ?? '', 80)];
+              return [printable(e.id), printable(rows[i]?.account ?? ''), f.session ?? '', f.code ?? '', orDash(f.httpStatus), orDash(f.attempts), f.deadLettered ?? formatEpochMs(undefined), truncate(f.message ?? '', 80)];
             }),
           ),
         );
@@ -115,17 +121,20 @@ export function register(program: Command): void {
     .description('Re-drive dead letters: each close goes back on the close queue with fresh attempts (history kept). Works without a running worker.')
     .argument('[ids...]', 'dead-letter ids from `dlq list` (close-<session>) or session ids')
     .option('--all', 're-drive every dead letter')
+    .option('--account <name>', "with --all: only this account's dead letters")
     .option('--wait', 'follow the re-driven closes until each is final')
     .option('--json', 'print the result as JSON on stdout');
   addConfigOptions(retry, [...REDIS_SETTINGS, 'prefix']);
   retry.addHelpText('after', '\nExit codes: 0 done; 2 some ids were not dead letters (the others were re-driven); 3 with --wait, some were dead-lettered again.');
   retry.action(
-    action(async (ids: string[], opts: { all?: boolean; wait?: boolean; json?: boolean }) => {
+    action(async (ids: string[], opts: { all?: boolean; wait?: boolean; json?: boolean; account?: string }) => {
       if (opts.all && ids.length > 0) throw new CliError('give ids or --all, not both', EXIT.USAGE);
+      const account = accountFilter(opts.account);
+      if (account !== undefined && !opts.all) throw new CliError('--account goes with --all (ids name their account already)', EXIT.USAGE);
       if (!opts.all && ids.length === 0) throw new CliError('nothing to re-drive: give dead-letter ids (see `dlq list`) or --all', EXIT.USAGE);
       return withQueues(opts, async (queues, redis, prefix) => {
         const jobIds = ids.map(toLetterId);
-        const r = await redriveLetters(queues, opts.all ? { all: true } : { ids: jobIds });
+        const r = await redriveLetters(queues, opts.all ? { all: true, ...(account !== undefined ? { account } : {}) } : { ids: jobIds });
         const missing = r.missing.map((m) => ids[jobIds.indexOf(m)] ?? m);
         if (!opts.json) {
           printOut(`re-drove ${r.redriven.length} dead letter${r.redriven.length === 1 ? '' : 's'}\n`);
@@ -150,14 +159,16 @@ export function register(program: Command): void {
     .command('purge')
     .description('Delete every dead letter for good. Asks for confirmation on a terminal; elsewhere needs --yes.')
     .option('-y, --yes', 'do not ask; required when stdin is not a terminal')
+    .option('--account <name>', "only this account's dead letters")
     .option('--json', 'print {"purged": n} on stdout');
   addConfigOptions(purge, [...REDIS_SETTINGS, 'prefix']);
   purge.action(
-    action(async (opts: { yes?: boolean; json?: boolean }) => {
+    action(async (opts: { yes?: boolean; json?: boolean; account?: string }) => {
+      const account = accountFilter(opts.account);
       const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
       if (!opts.yes && !interactive) throw new CliError('refusing to purge dead letters without --yes (stdin is not a terminal to ask on)', EXIT.USAGE);
       return withQueues(opts, async (queues, _redis, prefix) => {
-        const count = await countDeadLetters(queues);
+        const count = account === undefined ? await countDeadLetters(queues) : (await deadLetterIdsOf(queues, account)).length;
         if (count === 0) {
           if (opts.json) printJson({ purged: 0 });
           else printOut('no dead letters\n');
@@ -165,18 +176,26 @@ export function register(program: Command): void {
         }
         if (!opts.yes) {
           const rl = createInterface({ input: process.stdin, output: process.stderr });
-          const answer = await rl.question(`Delete ${count} dead letter${count === 1 ? '' : 's'} under prefix \`${prefix}\` for good? Type "yes" to confirm: `);
+          const answer = await rl.question(`Delete ${count} dead letter${count === 1 ? '' : 's'}${account !== undefined ? ` of the account ${account}` : ''} under prefix \`${prefix}\` for good? Type "yes" to confirm: `);
           rl.close();
           if (answer.trim().toLowerCase() !== 'yes') {
             printErr('not purged\n');
             return EXIT.FAILURE;
           }
         }
-        const purged = await purgeDeadLetters(queues);
+        const purged = await purgeLetters(queues, account !== undefined ? { account } : {});
         if (opts.json) printJson({ purged });
         else printOut(`purged ${purged} dead letter${purged === 1 ? '' : 's'}\n`);
         return EXIT.OK;
       });
     }),
   );
+}
+
+/** `--account` of the dlq commands: a valid name, or undefined when not given. */
+function accountFilter(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const checked = checkAccountName(name);
+  if (!checked.ok) throw new CliError(`--account: ${checked.reason}`, EXIT.USAGE);
+  return name;
 }

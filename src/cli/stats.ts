@@ -17,6 +17,8 @@ import { formatSchedules } from './toolkit/schedules.js';
 import { formatAge } from './toolkit/table.js';
 import { formatSlots, gatherSlots } from './toolkit/slots-report.js';
 import type { SlotsReport } from '../ops/slots.js';
+import type { AccountView } from '../ops/accounts.js';
+import { BbReaperError } from '../shared/errors.js';
 
 /** What `stats --json` prints: the ops snapshot `/api/stats` serves too (`src/ops/`), in the CLI's shape. */
 export interface StatsReport {
@@ -33,6 +35,8 @@ export interface StatsReport {
   leases: LeaseCounts;
   /** Browser minutes closes saved: an upper bound (from each close to the session's expiresAt, sessions still running). */
   minutesSaved: number;
+  /** Every account (configured, enqueued for, or served by a live worker), or the one `--account` names. */
+  accounts: AccountView[];
   /** With `--slots` only: what `bb-reaper slots --json` prints (needs the API key). */
   slots?: SlotsReport;
 }
@@ -55,8 +59,14 @@ export function register(program: Command): void {
       const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
       const sweepQueue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
       try {
-        const s = await gatherOpsSnapshot({ redis, queues, sweepQueue });
-        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps, leases: s.leases, minutesSaved: round2(s.minutesSaved) };
+        let s;
+        try {
+          s = await gatherOpsSnapshot({ redis, queues, sweepQueue, configuredAccounts: config.accounts.map((a) => a.name), ...(opts.account !== undefined ? { account } : {}) });
+        } catch (err) {
+          if (err instanceof BbReaperError && err.code === 'INVALID_OPTION') throw new CliError(`--account: ${err.message}`, EXIT.USAGE);
+          throw err;
+        }
+        const report: StatsReport = { prefix: s.prefix, queue: s.queues, limiter: s.limiter, workers: s.workers, sweeps: s.sweeps, leases: s.leases, minutesSaved: round2(s.minutesSaved), accounts: s.accounts };
         if (opts.healthcheck) return checkHealth(report, opts.json);
         if (opts.slots) report.slots = await gatherSlots(config, { queues, account });
         if (opts.json) printJson(report);
@@ -113,6 +123,15 @@ export function formatStats(r: StatsReport, now = Date.now()): string {
     `leases        ${le.active} active${le.due > 0 ? ` (${le.due} past the deadline, waiting for a worker)` : ''}; ${le.fired} fired, ${le.released} released, ${le.cancelled} cancelled, ${le.renewed} renewals, ${le.created} created`,
     `saved         ${round(r.minutesSaved)} browser minutes at most (upper bound: from each close to the session's expiresAt)`,
   );
+  for (const a of r.accounts) {
+    const q = a.queue;
+    const parts = [`waiting ${q.waiting}, active ${q.active}, delayed ${q.delayed}`, `dead ${a.deadLetters}`];
+    const l = a.limiter;
+    parts.push(l ? `${l.configuredRate} req/s (now ${round(l.effectiveRate)})${l.pausedUntil > now ? `, paused ${formatAge(l.pausedUntil - now)}` : ''}` : 'limiter not started');
+    parts.push(`${a.workers} worker${a.workers === 1 ? '' : 's'}`);
+    const warn = a.unserved ? `  ! no live worker serves this account: its closes wait (dead-lettered as UNKNOWN_ACCOUNT after the grace period)` : '';
+    lines.push(`account       ${printable(a.name).padEnd(12)} ${parts.join(' · ')}${warn}`);
+  }
   if (r.sweeps.length === 0) lines.push('sweeps        none scheduled');
   else for (const [i, s] of formatSchedules(r.sweeps, now).trimEnd().split('\n').entries()) lines.push(`${i === 0 ? 'sweeps        ' : '              '}${s}`);
   return `${lines.join('\n')}\n`;

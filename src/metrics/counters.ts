@@ -82,9 +82,60 @@ export interface CounterSnapshot {
   };
 }
 
-/** Reads the counters of every worker process (one HGETALL). */
+/**
+ * A field of one account: `default`'s fields are named as before accounts (so counts written by
+ * older workers are `default`'s), another account's carry `@<account>:` in front.
+ */
+export function accountField(account: string, field: string): string {
+  return account === DEFAULT_ACCOUNT ? field : `@${account}:${field}`;
+}
+
+/** Splits the raw hash by account (see {@link accountField}). */
+function splitByAccount(raw: Record<string, string>): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>([[DEFAULT_ACCOUNT, {}]]);
+  for (const [field, value] of Object.entries(raw)) {
+    const m = /^@([a-z0-9][a-z0-9_-]{0,62}):(.*)$/.exec(field);
+    const account = m ? (m[1] as string) : DEFAULT_ACCOUNT;
+    let group = out.get(account);
+    if (!group) out.set(account, (group = {}));
+    group[m ? (m[2] as string) : field] = value;
+  }
+  return out;
+}
+
+/** Reads the counters of every worker process (one HGETALL): all accounts together. */
 export async function readCounters(redis: Redis, prefix: string): Promise<CounterSnapshot> {
-  return parseCounters(await redis.hgetall(metricsKey(prefix)));
+  return sumCounters([...parseCountersByAccount(await redis.hgetall(metricsKey(prefix))).values()]);
+}
+
+/** Reads the counters by account (one HGETALL); `default` is always there. */
+export async function readCountersByAccount(redis: Redis, prefix: string): Promise<Record<string, CounterSnapshot>> {
+  return Object.fromEntries(parseCountersByAccount(await redis.hgetall(metricsKey(prefix))));
+}
+
+/** The raw hash as one snapshot per account. */
+export function parseCountersByAccount(raw: Record<string, string>): Map<string, CounterSnapshot> {
+  return new Map([...splitByAccount(raw)].map(([account, fields]) => [account, parseCounters(fields)]));
+}
+
+/** Several snapshots added up, label by label. */
+export function sumCounters(list: readonly CounterSnapshot[]): CounterSnapshot {
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  const out = parseCounters({});
+  for (const c of list) {
+    add(out.closes, c.closes);
+    add(out.responses, c.responses);
+    add(out.retries, c.retries);
+    add(out.minutesSaved, c.minutesSaved);
+    add(out.latency.buckets, c.latency.buckets);
+    out.rateLimited += c.rateLimited;
+    out.rateLimitedWaitMs += c.rateLimitedWaitMs;
+    out.latency.sum += c.latency.sum;
+    out.latency.count += c.latency.count;
+  }
+  return out;
 }
 
 /** Turns the raw hash into a snapshot; unknown fields are ignored, missing ones are 0. */

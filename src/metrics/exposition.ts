@@ -24,7 +24,12 @@ export interface LimiterGauges {
 
 /** Everything `/metrics` shows, gathered from Redis by the `ui` process. */
 export interface MetricsSnapshot {
+  /** All accounts together (what `byAccount` adds up to). */
   counters: CounterSnapshot;
+  /** Counters by account; absent: all of `counters` is `default`'s. */
+  byAccount?: Record<string, CounterSnapshot>;
+  /** Limiter state by account; absent: `limiter` is `default`'s. */
+  limiters?: Record<string, LimiterGauges | null>;
   queues: Record<(typeof QUEUE_STATES)[number], number>;
   /** `null` when no worker has written limiter state yet. */
   limiter: LimiterGauges | null;
@@ -40,25 +45,25 @@ export interface MetricsSnapshot {
  * A histogram whose buckets were counted elsewhere (by the worker processes, summed in Redis):
  * prom-client renders it like any histogram, with the counts given instead of observed.
  */
-class PrecountedHistogram extends Histogram<'le'> {
+class PrecountedHistogram extends Histogram<'le' | 'account'> {
   readonly #config: { name: string; help: string };
-  readonly #counts: CounterSnapshot['latency'];
-  constructor(name: string, help: string, counts: CounterSnapshot['latency'], registry: Registry) {
-    super({ name, help, buckets: [...LATENCY_BUCKETS_SECONDS], registers: [registry] });
+  readonly #counts: Record<string, CounterSnapshot['latency']>;
+  constructor(name: string, help: string, counts: Record<string, CounterSnapshot['latency']>, registry: Registry) {
+    super({ name, help, buckets: [...LATENCY_BUCKETS_SECONDS], labelNames: ['account'], registers: [registry] });
     this.#config = { name, help };
     this.#counts = counts;
   }
   override async get(): Promise<HistogramData> {
     const { name, help } = this.#config;
-    let cumulative = 0;
-    const values = [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'].map((le) => {
-      cumulative += this.#counts.buckets[le] ?? 0;
-      return { metricName: `${name}_bucket`, labels: { le }, value: cumulative };
-    });
-    values.push(
-      { metricName: `${name}_sum`, labels: {} as { le: string }, value: this.#counts.sum },
-      { metricName: `${name}_count`, labels: {} as { le: string }, value: cumulative },
-    );
+    const values: Array<{ metricName: string; labels: { le?: string; account: string }; value: number }> = [];
+    for (const [account, counts] of Object.entries(this.#counts)) {
+      let cumulative = 0;
+      for (const le of [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf']) {
+        cumulative += counts.buckets[le] ?? 0;
+        values.push({ metricName: `${name}_bucket`, labels: { account, le }, value: cumulative });
+      }
+      values.push({ metricName: `${name}_sum`, labels: { account }, value: counts.sum }, { metricName: `${name}_count`, labels: { account }, value: cumulative });
+    }
     // prom-client's typings declare `type` as an enum, its runtime (and the text) uses the string.
     return { name, help, type: 'histogram', aggregator: 'sum', values } as unknown as HistogramData;
   }
@@ -68,7 +73,7 @@ class PrecountedHistogram extends Histogram<'le'> {
   }
 }
 
-type HistogramData = Awaited<ReturnType<Histogram<'le'>['get']>>;
+type HistogramData = Awaited<ReturnType<Histogram<'le' | 'account'>['get']>>;
 
 /**
  * Renders a snapshot in the Prometheus text exposition format (version 0.0.4). A fresh registry
@@ -77,15 +82,21 @@ type HistogramData = Awaited<ReturnType<Histogram<'le'>['get']>>;
 export async function renderMetrics(s: MetricsSnapshot): Promise<{ contentType: string; body: string }> {
   const registry = new Registry();
   const registers = [registry];
-  const closes = new Counter({ name: 'bb_reaper_closes_total', help: 'Closes that reached a final state, by outcome (closed, already_gone, verified, dead_lettered).', labelNames: ['outcome'], registers });
-  for (const outcome of CLOSE_OUTCOMES) closes.inc({ outcome }, s.counters.closes[outcome]);
-  const responses = new Counter({ name: 'bb_reaper_api_responses_total', help: 'Browserbase API responses by HTTP status; "error" when no response came (socket error, timeout).', labelNames: ['status'], registers });
-  for (const [status, n] of Object.entries(s.counters.responses)) responses.inc({ status }, n);
-  new Counter({ name: 'bb_reaper_rate_limited_total', help: '429 answers that paused every worker.', registers }).inc(s.counters.rateLimited);
-  new Counter({ name: 'bb_reaper_rate_limited_wait_seconds_total', help: 'Sum of the pauses the 429 answers asked for (Retry-After), in seconds.', registers }).inc(s.counters.rateLimitedWaitMs / 1000);
-  const retries = new Counter({ name: 'bb_reaper_retries_total', help: 'Retries scheduled with backoff, by the error code of the failed attempt.', labelNames: ['code'], registers });
-  for (const [code, n] of Object.entries(s.counters.retries)) retries.inc({ code }, n);
-  new PrecountedHistogram('bb_reaper_api_request_duration_seconds', 'Duration of Browserbase API requests, in seconds.', s.counters.latency, registry);
+  // Every close/request/limiter series carries `account` (`default` without an accounts file).
+  const byAccount = s.byAccount ?? { [DEFAULT_ACCOUNT]: s.counters };
+  const closes = new Counter({ name: 'bb_reaper_closes_total', help: 'Closes that reached a final state, by account and outcome (closed, already_gone, verified, dead_lettered).', labelNames: ['account', 'outcome'], registers });
+  const responses = new Counter({ name: 'bb_reaper_api_responses_total', help: 'Browserbase API responses by account and HTTP status; "error" when no response came (socket error, timeout).', labelNames: ['account', 'status'], registers });
+  const limited = new Counter({ name: 'bb_reaper_rate_limited_total', help: '429 answers that paused every worker of the account.', labelNames: ['account'], registers });
+  const waited = new Counter({ name: 'bb_reaper_rate_limited_wait_seconds_total', help: 'Sum of the pauses the 429 answers asked for (Retry-After), in seconds.', labelNames: ['account'], registers });
+  const retries = new Counter({ name: 'bb_reaper_retries_total', help: 'Retries scheduled with backoff, by account and the error code of the failed attempt.', labelNames: ['account', 'code'], registers });
+  for (const [account, c] of Object.entries(byAccount)) {
+    for (const outcome of CLOSE_OUTCOMES) closes.inc({ account, outcome }, c.closes[outcome]);
+    for (const [status, n] of Object.entries(c.responses)) responses.inc({ account, status }, n);
+    limited.inc({ account }, c.rateLimited);
+    waited.inc({ account }, c.rateLimitedWaitMs / 1000);
+    for (const [code, n] of Object.entries(c.retries)) retries.inc({ account, code }, n);
+  }
+  new PrecountedHistogram('bb_reaper_api_request_duration_seconds', 'Duration of Browserbase API requests, by account, in seconds.', Object.fromEntries(Object.entries(byAccount).map(([a, c]) => [a, c.latency])), registry);
   const saved = new Counter({
     name: 'bb_reaper_browser_minutes_saved_total',
     help: 'Browser minutes closes saved at most: from each close to the session\'s expiresAt, for sessions still running when released (an upper bound: a session might have ended sooner anyway).',
@@ -103,14 +114,17 @@ export async function renderMetrics(s: MetricsSnapshot): Promise<{ contentType: 
   new Gauge({ name: 'bb_reaper_leases_active', help: 'Pending leases: closes scheduled at a deadline unless renewed (including those past it whose close waits for a worker).', registers }).set(s.leases?.active ?? 0);
   new Gauge({ name: 'bb_reaper_leases_due', help: 'Pending leases past their deadline: fired, their close waits for a worker to take it.', registers }).set(s.leases?.due ?? 0);
 
-  const l = s.limiter;
-  const gauge = (name: string, help: string, value: number) => new Gauge({ name, help, registers }).set(value);
-  gauge('bb_reaper_limiter_configured_rate', 'Configured max close requests per second, all workers together.', l?.configuredRate ?? 0);
-  gauge('bb_reaper_limiter_effective_rate', 'Rate in force now (lowered after 429s), requests per second.', l?.effectiveRate ?? 0);
-  gauge('bb_reaper_limiter_concurrency', 'Max requests in flight, all workers together.', l?.concurrency ?? 0);
-  gauge('bb_reaper_limiter_paused', '1 while every worker is paused by a 429, else 0.', l && l.pausedUntil > s.now ? 1 : 0);
-  gauge('bb_reaper_limiter_paused_until_seconds', 'Unix time until which workers are paused by a 429; 0 when never paused.', (l?.pausedUntil ?? 0) / 1000);
-  gauge('bb_reaper_limiter_last_429_seconds', 'Unix time of the last 429; 0 when none.', (l?.last429At ?? 0) / 1000);
+  const limiters = s.limiters ?? { [DEFAULT_ACCOUNT]: s.limiter };
+  const gauge = (name: string, help: string, value: (l: LimiterGauges | null) => number) => {
+    const g = new Gauge({ name, help, labelNames: ['account'], registers });
+    for (const [account, l] of Object.entries(limiters)) g.set({ account }, value(l));
+  };
+  gauge('bb_reaper_limiter_configured_rate', 'Configured max close requests per second of the account, all workers together.', (l) => l?.configuredRate ?? 0);
+  gauge('bb_reaper_limiter_effective_rate', 'Rate in force now (lowered after 429s), requests per second.', (l) => l?.effectiveRate ?? 0);
+  gauge('bb_reaper_limiter_concurrency', 'Max requests in flight of the account, all workers together.', (l) => l?.concurrency ?? 0);
+  gauge('bb_reaper_limiter_paused', "1 while the account's workers are paused by a 429, else 0.", (l) => (l && l.pausedUntil > s.now ? 1 : 0));
+  gauge('bb_reaper_limiter_paused_until_seconds', 'Unix time until which workers are paused by a 429; 0 when never paused.', (l) => (l?.pausedUntil ?? 0) / 1000);
+  gauge('bb_reaper_limiter_last_429_seconds', 'Unix time of the last 429; 0 when none.', (l) => (l?.last429At ?? 0) / 1000);
 
   return { contentType: registry.contentType, body: await registry.metrics() };
 }

@@ -1,6 +1,6 @@
 import type { Redis } from '../shared/redis.js';
 import { BbReaperError } from '../shared/errors.js';
-import { bucketFor, codeLabel, DEFAULT_ACCOUNT, FIELD, isFloatField, metricsKey, statusLabel, type CloseOutcomeLabel } from './counters.js';
+import { accountField, bucketFor, codeLabel, DEFAULT_ACCOUNT, FIELD, isFloatField, metricsKey, statusLabel, type CloseOutcomeLabel } from './counters.js';
 
 export interface MetricsRecorderOptions {
   /** Redis connection to flush to (the caller keeps owning it). */
@@ -26,6 +26,8 @@ export interface MetricsRecorder {
   rateLimited(retryAfterMs?: number): void;
   /** A close saved at most this many browser minutes (see `CloseJobResult.minutesSaved`). */
   minutesSaved(minutes: number, account?: string): void;
+  /** The same recording methods for one account: its counts carry its name (`account` label on `/metrics`). */
+  forAccount(account: string): Pick<MetricsRecorder, 'closeOutcome' | 'apiResponse' | 'retry' | 'rateLimited' | 'minutesSaved'>;
   /** Writes buffered counts to Redis now. Counts a failed write could not store are kept for the next flush. */
   flush(): Promise<void>;
   /** Stops the timer and flushes what is left. */
@@ -80,26 +82,40 @@ export function createMetricsRecorder({ redis, prefix, flushIntervalMs = 1000 }:
   const timer = flushIntervalMs > 0 ? setInterval(() => void flush().catch(() => {}), flushIntervalMs) : undefined;
   timer?.unref();
 
+  const sinkFor = (account: string) => {
+    const f = (field: string) => accountField(account, field);
+    return {
+      closeOutcome(outcome: CloseOutcomeLabel) {
+        add(f(FIELD.close(outcome)), 1);
+      },
+      apiResponse(status: number | 'error', durationMs: number) {
+        add(f(FIELD.response(statusLabel(status))), 1);
+        const seconds = Number.isFinite(durationMs) && durationMs > 0 ? durationMs / 1000 : 0;
+        add(f(FIELD.latencyBucket(bucketFor(seconds))), 1);
+        add(f(FIELD.latencySum), seconds);
+        add(f(FIELD.latencyCount), 1);
+      },
+      retry(code: string) {
+        add(f(FIELD.retry(codeLabel(code))), 1);
+      },
+      rateLimited(retryAfterMs?: number) {
+        add(f(FIELD.rateLimited), 1);
+        if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) add(f(FIELD.rateLimitedWaitMs), retryAfterMs);
+      },
+      minutesSaved(minutes: number, of: string = account) {
+        // one family with its own `account` label, kept under default's fields as before accounts
+        if (Number.isFinite(minutes) && minutes > 0) add(FIELD.minutesSaved(of), minutes);
+      },
+    };
+  };
+  const sinks = new Map<string, ReturnType<typeof sinkFor>>();
+
   return {
-    closeOutcome(outcome) {
-      add(FIELD.close(outcome), 1);
-    },
-    apiResponse(status, durationMs) {
-      add(FIELD.response(statusLabel(status)), 1);
-      const seconds = Number.isFinite(durationMs) && durationMs > 0 ? durationMs / 1000 : 0;
-      add(FIELD.latencyBucket(bucketFor(seconds)), 1);
-      add(FIELD.latencySum, seconds);
-      add(FIELD.latencyCount, 1);
-    },
-    retry(code) {
-      add(FIELD.retry(codeLabel(code)), 1);
-    },
-    rateLimited(retryAfterMs) {
-      add(FIELD.rateLimited, 1);
-      if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) add(FIELD.rateLimitedWaitMs, retryAfterMs);
-    },
-    minutesSaved(minutes, account = DEFAULT_ACCOUNT) {
-      if (Number.isFinite(minutes) && minutes > 0) add(FIELD.minutesSaved(account), minutes);
+    ...sinkFor(DEFAULT_ACCOUNT),
+    forAccount(account) {
+      let sink = sinks.get(account);
+      if (!sink) sinks.set(account, (sink = sinkFor(account)));
+      return sink;
     },
     flush,
     async close() {

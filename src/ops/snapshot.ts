@@ -7,11 +7,12 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from '../shared/redis.js';
 import { readLeaseCounts, type LeaseCounts } from '../leases/lease-store.js';
-import { readCounters, type CounterSnapshot } from '../metrics/counters.js';
+import { readCountersByAccount, sumCounters, type CounterSnapshot } from '../metrics/counters.js';
 import type { MetricsSnapshot } from '../metrics/exposition.js';
 import { getQueueStats, type Queues, type QueueStats } from '../shared/queues.js';
 import { listSweepSchedules, type SweepJobData, type SweepSchedule } from '../sweep/scheduler.js';
 import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
+import { gatherAccountViews, type AccountView } from './accounts.js';
 import { isWorkerAlive, readWorkers, WORKER_ALIVE_WITHIN_MS, type WorkerStatus } from './liveness.js';
 
 export type { WorkerStatus };
@@ -27,8 +28,10 @@ export interface OpsSnapshot {
   limiter: LimiterState | null;
   /** Worker processes that sent a heartbeat, most recent first, `alive` by the one liveness rule. */
   workers: WorkerStatus[];
-  /** Metric counters of all worker processes together. */
+  /** Metric counters of all worker processes together (all accounts). */
   counters: CounterSnapshot;
+  /** The same by account. */
+  countersByAccount: Record<string, CounterSnapshot>;
   /** Recurring orphan sweeps, soonest first; empty when no sweep queue was given. */
   sweeps: SweepSchedule[];
   /** Leases: pending now (`active`, of which `due` past their deadline) and events since the prefix was first used. */
@@ -38,6 +41,8 @@ export interface OpsSnapshot {
    * session's `expiresAt`, for sessions still running; a session might have ended sooner anyway).
    */
   minutesSaved: number;
+  /** Every account (configured, enqueued for, or served), each with its queue, limiter, dead letters and live workers. */
+  accounts: AccountView[];
 }
 
 export interface SnapshotSources {
@@ -50,23 +55,29 @@ export interface SnapshotSources {
    * {@link WORKER_ALIVE_WITHIN_MS}.
    */
   heartbeatMaxAgeMs?: number;
+  /** Names of the accounts the asking process has configured (its accounts file), listed even when idle. */
+  configuredAccounts?: readonly string[];
+  /** Only this account in `accounts` (an unknown one throws `INVALID_OPTION` naming it). */
+  account?: string;
 }
 
 /** Reads everything from Redis in parallel (a handful of commands). */
-export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS }: SnapshotSources): Promise<OpsSnapshot> {
-  const [stats, limiter, beats, counters, sweeps, leases] = await Promise.all([
+export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, configuredAccounts, account }: SnapshotSources): Promise<OpsSnapshot> {
+  const [stats, limiter, beats, countersByAccount, sweeps, leases] = await Promise.all([
     getQueueStats(queues),
     readLimiterState(redis, queues.prefix),
     readWorkers(redis, queues.prefix, { windowMs: heartbeatMaxAgeMs }),
-    readCounters(redis, queues.prefix),
+    readCountersByAccount(redis, queues.prefix),
     sweepQueue ? listSweepSchedules(sweepQueue) : Promise.resolve([]),
     readLeaseCounts(redis, queues.prefix),
   ]);
   // Ages (and so liveness) are measured once everything is read, all at the same moment.
   const at = Date.now();
   const workers = beats.map((w) => ({ ...w, ageMs: Math.max(0, at - w.lastSeen), alive: isWorkerAlive(w.lastSeen, at, heartbeatMaxAgeMs) }));
+  const counters = sumCounters(Object.values(countersByAccount));
   const minutesSaved = Object.values(counters.minutesSaved).reduce((a, b) => a + b, 0);
-  return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, sweeps, leases, minutesSaved };
+  const accounts = await gatherAccountViews({ redis, queues, workers, ...(configuredAccounts ? { configured: configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) });
+  return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, countersByAccount, sweeps, leases, minutesSaved, accounts };
 }
 
 /** The part of a snapshot `/metrics` renders. */
@@ -74,6 +85,8 @@ export function toMetricsSnapshot(s: OpsSnapshot): MetricsSnapshot {
   const { waiting, active, delayed, failed, dead } = s.queues;
   return {
     counters: s.counters,
+    byAccount: s.countersByAccount,
+    limiters: Object.fromEntries(s.accounts.map((a) => [a.name, a.limiter])),
     queues: { waiting, active, delayed, failed, dead },
     limiter: s.limiter,
     workers: s.workers.filter((w) => w.alive).length,

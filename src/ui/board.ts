@@ -4,7 +4,9 @@ import type { AfterHook, BeforeHook } from '@bull-board/api/typings/app';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { DEAD_LETTER_QUEUE } from '../shared/names.js';
+import { readKnownAccounts } from '../shared/account-registry.js';
+import { closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT } from '../shared/names.js';
+import type { Redis } from '../shared/redis.js';
 import type { Queues } from '../shared/queues.js';
 import { formatCloseData, formatCloseName, formatCloseResult, formatDeadLetterData, formatDeadLetterName } from './job-format.js';
 
@@ -70,16 +72,26 @@ function adapterWith(queue: Queue, options: ConstructorParameters<typeof BullMQA
  * Mounts Bull Board at `/ui` with the close queue (read-only: nothing in the UI can drop a
  * pending close) and the dead-letter queue (Retry re-drives through the DLQ processor).
  */
-export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>, sweepQueue?: Queue): Promise<void> {
-  const close = adapterWith(
-    queues.closeQueue,
-    {
-      readOnlyMode: true,
-      displayName: 'close',
-      description: 'Pending closes. Leases are the Delayed ones titled "lease · <session> · closes at <time> unless renewed". Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.',
-    },
-    { name: formatCloseName, data: formatCloseData, returnValue: formatCloseResult },
-  );
+export async function mountBoard(
+  app: FastifyInstance,
+  queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>,
+  sweepQueue?: Queue,
+  accounts: { configured?: readonly string[]; redis?: Redis; refreshMs?: number } = {},
+): Promise<{ close(): void }> {
+  // One close queue per account: `close` for default, `close@<account>` for the others.
+  const closeAdapter = (account: string) =>
+    adapterWith(
+      queues.closeQueueFor(account),
+      {
+        readOnlyMode: true,
+        displayName: closeQueueName(account),
+        description: `Pending closes${account === DEFAULT_ACCOUNT ? '' : ` of the account ${account}`}. Leases are the Delayed ones titled "lease · <session> · closes at <time> unless renewed". Read-only here: nothing in the UI can drop a close. Failures move to dead-letter.`,
+      },
+      { name: formatCloseName, data: formatCloseData, returnValue: formatCloseResult },
+    );
+  const shown = new Set<string>([DEFAULT_ACCOUNT, ...(accounts.configured ?? [])]);
+  const close = closeAdapter(DEFAULT_ACCOUNT);
+  const others = [...shown].filter((a) => a !== DEFAULT_ACCOUNT).sort().map(closeAdapter);
   const dead = adapterWith(
     queues.deadLetterQueue,
     {
@@ -97,8 +109,8 @@ export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'clo
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
-  createBullBoard({
-    queues: [close, dead, ...sweeps],
+  const board = createBullBoard({
+    queues: [close, ...others, dead, ...sweeps],
     serverAdapter,
     options: {
       handlerHooks: { before: guardBoardWrites, after: tidyBoardAnswers },
@@ -113,4 +125,18 @@ export async function mountBoard(app: FastifyInstance, queues: Pick<Queues, 'clo
     },
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
+  // Accounts closes are enqueued for later (the registry, `<prefix>:accounts`) appear on their own.
+  const { redis } = accounts;
+  if (!redis) return { close() {} };
+  const refresh = async () => {
+    for (const a of await readKnownAccounts(redis, queues.prefix)) {
+      if (shown.has(a)) continue;
+      shown.add(a);
+      board.addQueue(closeAdapter(a));
+    }
+  };
+  await refresh().catch(() => {});
+  const timer = setInterval(() => void refresh().catch(() => {}), accounts.refreshMs ?? 10_000);
+  timer.unref();
+  return { close: () => clearInterval(timer) };
 }

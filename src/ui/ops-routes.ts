@@ -5,7 +5,9 @@ import type { Queue } from 'bullmq';
 import { BrowserbaseError } from '../browserbase/errors.js';
 import { listLeases } from '../leases/lease-store.js';
 import { renderMetrics } from '../metrics/exposition.js';
-import { purgeDeadLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
+import { purgeLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
+import { BbReaperError } from '../shared/errors.js';
+import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE } from '../shared/names.js';
 import { DEFAULT_OLDEST_LIMIT, MAX_SLOTS_LIMIT, readSlots, type SlotsClient } from '../ops/slots.js';
 import { gatherOpsSnapshot, toMetricsSnapshot } from '../ops/snapshot.js';
 import type { Queues } from '../shared/queues.js';
@@ -22,9 +24,14 @@ const index = (name: string) =>
     .int({ error: `expected \`${name}\` to be an integer ≥ 0` })
     .min(0, { error: `expected \`${name}\` to be an integer ≥ 0` });
 
+/** `account`: a name as the accounts file allows (`ACCOUNT_NAME_PATTERN`). */
+const accountField = z.string().regex(ACCOUNT_NAME_PATTERN, { error: `expected \`account\` to be an account name: ${ACCOUNT_NAME_RULE}` });
+
+const statsQuery = z.object({ account: accountField.optional() });
+
 const dlqQuery = z
-  .object({ start: index('start').default(0), end: index('end').optional() })
-  .transform(({ start, end }) => ({ start, end: end ?? start + 99 }))
+  .object({ start: index('start').default(0), end: index('end').optional(), account: accountField.optional() })
+  .transform(({ start, end, account }) => ({ start, end: end ?? start + 99, ...(account !== undefined ? { account } : {}) }))
   .refine(({ start, end }) => end >= start && end - start < MAX_DLQ_PAGE, {
     error: `expected \`start\` ≤ \`end\` and at most ${MAX_DLQ_PAGE} dead letters per page`,
   });
@@ -52,6 +59,9 @@ const leasesQuery = z.object({
     .default(100),
 });
 
+/** `POST /api/dlq/purge`: an empty body purges every letter; `{"account": "prod"}` only that account's. */
+const purgeBody = z.object({ account: accountField.optional() });
+
 /** Why `GET /api/slots` answers 503 in a UI started without a Browserbase client. */
 export const SLOTS_UNAVAILABLE_MESSAGE =
   'slots need the Browserbase API, and this UI process has no API key (the UI runs without one by design); run `bb-reaper slots` where BROWSERBASE_API_KEY is set';
@@ -66,11 +76,13 @@ const redriveBody = z.strictObject(
       .max(MAX_REDRIVE_IDS, { error: `expected at most ${MAX_REDRIVE_IDS} ids per request` })
       .optional(),
     all: z.boolean({ error: 'expected `all` to be true or false' }).optional(),
+    /** With `all`: only this account's letters. */
+    account: accountField.optional(),
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field ${issue.keys.map((k) => `\`${k}\``).join(', ')}: expected \`ids\` or \`all\``
+        ? `unknown field ${issue.keys.map((k) => `\`${k}\``).join(', ')}: expected \`ids\` or \`all\` (with \`account\`)`
         : 'expected a JSON object `{"ids": [...]}` or `{"all": true}`',
   },
 );
@@ -88,6 +100,8 @@ export interface OpsRoutesOptions {
   heartbeatMaxAgeMs: number;
   /** For `GET /api/slots`: a Browserbase client and the configured project. Default: none (the route answers 503). */
   slots?: { client: SlotsClient; projectId?: string };
+  /** Names of the accounts in the UI's accounts file (listed in `/api/stats` even when idle). */
+  configuredAccounts?: readonly string[];
 }
 
 /**
@@ -96,15 +110,25 @@ export interface OpsRoutesOptions {
  * `GET /api/leases?offset&limit`. An adapter only: it
  * checks the request and calls the ops layer (`src/ops/`), which `bb-reaper stats` and `dlq` call too.
  */
-export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs, slots }: OpsRoutesOptions): void {
-  const snapshot = () => gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs, ...(sweepQueue ? { sweepQueue } : {}) });
+export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs, slots, configuredAccounts }: OpsRoutesOptions): void {
+  const snapshot = (account?: string) =>
+    gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs, ...(sweepQueue ? { sweepQueue } : {}), ...(configuredAccounts ? { configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) });
 
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await renderMetrics(toMetricsSnapshot(await snapshot()));
     return reply.type(contentType).send(body);
   });
 
-  app.get('/api/stats', async () => snapshot());
+  app.get('/api/stats', async (request, reply) => {
+    const parsed = statsQuery.safeParse(request.query ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    try {
+      return await snapshot(parsed.data.account);
+    } catch (err) {
+      if (err instanceof BbReaperError && err.code === 'INVALID_OPTION') return reply.code(404).send({ error: 'UNKNOWN_ACCOUNT', message: err.message });
+      throw err;
+    }
+  });
 
   app.get('/api/slots', async (request, reply) => {
     if (!slots) return reply.code(503).send({ error: 'SLOTS_UNAVAILABLE', message: SLOTS_UNAVAILABLE_MESSAGE });
@@ -135,17 +159,19 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQu
   app.post('/api/dlq/redrive', async (request, reply) => {
     const parsed = redriveBody.safeParse(request.body ?? {});
     if (!parsed.success) return badRequest(reply, parsed.error);
-    const { ids, all } = parsed.data;
+    const { ids, all, account } = parsed.data;
     if ((ids !== undefined) === (all === true)) {
       return reply.code(400).send({ error: 'INVALID_REQUEST', message: 'expected exactly one of `ids` (a list of job ids) or `"all": true`' });
     }
-    const result = await redriveLetters(queues, all ? { all: true } : { ids: ids ?? [] });
+    const result = await redriveLetters(queues, all ? { all: true, ...(account !== undefined ? { account } : {}) } : { ids: ids ?? [] });
     request.log.info({ redriven: result.redriven.length, missing: result.missing.length }, 'dead letters re-driven through the ops API');
     return result;
   });
 
-  app.post('/api/dlq/purge', async (request) => {
-    const purged = await purgeDeadLetters(queues);
+  app.post('/api/dlq/purge', async (request, reply) => {
+    const parsed = purgeBody.safeParse(request.body ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    const purged = await purgeLetters(queues, parsed.data);
     request.log.warn({ purged }, 'dead letters purged through the ops API');
     return { purged };
   });

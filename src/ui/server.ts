@@ -22,7 +22,7 @@ export interface UiServerOptions {
    * `uiUser` / `uiPassword`, and the optional read-only `metricsToken` for `GET /metrics`. No API
    * key: the UI needs none.
    */
-  config: RedisSettings & Pick<Config, 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword' | 'metricsToken'>;
+  config: RedisSettings & Pick<Config, 'prefix' | 'uiHost' | 'uiPort' | 'uiUser' | 'uiPassword' | 'metricsToken'> & Partial<Pick<Config, 'accounts'>>;
   /** An ioredis connection to use for everything (the caller keeps owning it). Default: the server opens its own. */
   connection?: Redis;
   logger: Logger;
@@ -99,8 +99,9 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
 
   app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
   registerHealthRoutes(app, { redis, prefix, heartbeatMaxAgeMs });
-  registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs, ...(slots ? { slots } : {}) });
-  const boardReady = mountBoard(app, queues, sweepQueue);
+  const configuredAccounts = config.accounts?.map((a) => a.name);
+  registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs, ...(slots ? { slots } : {}), ...(configuredAccounts ? { configuredAccounts } : {}) });
+  const boardReady = mountBoard(app, queues, sweepQueue, { redis, ...(configuredAccounts ? { configured: configuredAccounts } : {}) });
 
   let url: string | undefined;
   let processor: { close(): Promise<void> } | undefined;
@@ -125,6 +126,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
     },
     close() {
       closing ??= (async () => {
+        (await boardReady.catch(() => undefined))?.close();
         await app.close();
         if (processor && !(await settlesWithin(processor.close(), closeTimeoutMs))) {
           log.warn({ closeTimeoutMs }, 'dead-letter processor did not stop in time (BullMQ waits for a reconnecting connection, taskforcesh/bullmq#4656); going on');

@@ -114,7 +114,7 @@ export async function startWorkerService({
         connectTimeoutMs,
         headersTimeoutMs: requestTimeoutMs,
         bodyTimeoutMs: requestTimeoutMs,
-        onResponse: (r) => (recorder.metrics ? recorder.metrics.apiResponse(r.status, r.durationMs) : early.push({ account: a.name, r })),
+        onResponse: (r) => (recorder.metrics ? recorder.metrics.forAccount(a.name).apiResponse(r.status, r.durationMs) : early.push({ account: a.name, r })),
         ...(a.projectId ? { projectId: a.projectId } : {}),
       }),
     );
@@ -158,7 +158,7 @@ export async function startWorkerService({
   const prefix = keyPrefix(config);
   const metrics = createMetricsRecorder({ redis: connection, prefix });
   recorder.metrics = metrics;
-  for (const { r } of early.splice(0)) metrics.apiResponse(r.status, r.durationMs);
+  for (const { account, r } of early.splice(0)) metrics.forAccount(account).apiResponse(r.status, r.durationMs);
   const slotExpirationMs = connectTimeoutMs + 2 * requestTimeoutMs + (verify ? DEFAULT_VERIFY_TIMEOUT_MS : 0) + 1000;
   const results = createResultsWriter({ redis: connection, prefix });
   const names = accounts.map((a) => a.name);
@@ -174,7 +174,7 @@ export async function startWorkerService({
           client: clients.get(a.name) as BrowserbaseClient,
           logger,
           connection,
-          metrics,
+          metrics: metrics.forAccount(a.name),
           results,
           verify,
           slotExpirationMs,
@@ -202,7 +202,7 @@ export async function startWorkerService({
     ...(unknownAccountGraceMs !== undefined ? { graceMs: unknownAccountGraceMs, intervalMs: Math.min(5_000, Math.max(100, unknownAccountGraceMs / 4)) } : {}),
     onDeadLettered: async (letter) => {
       await results.append(deadLetterResult(letter));
-      metrics.closeOutcome('dead_lettered');
+      metrics.forAccount(letter.account ?? DEFAULT_ACCOUNT).closeOutcome('dead_lettered');
       logger.warn({ jobId: letter.sourceJobId, sessionId: letter.sessionId, account: letter.account, code: letter.errorCode }, 'close dead-lettered');
     },
   });
@@ -223,6 +223,7 @@ export async function startWorkerService({
         await sweeper?.close();
         await drain.close();
         await stopWorkers(force);
+        await metrics.close().catch(() => {});
         await closeClients();
         await connection.quit().catch(() => connection.disconnect());
       })();

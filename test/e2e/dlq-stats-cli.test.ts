@@ -39,7 +39,7 @@ describe('bb-reaper dlq', () => {
     expect(Date.parse(String(rows[0]?.deadLetteredAt))).toBeGreaterThan(0);
     const table = await runCli(['dlq', 'list', '--limit', '2'], { env });
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^ID\s+SESSION\s+CODE\s+HTTP\s+ATTEMPTS\s+DEAD-LETTERED AT\s+MESSAGE/);
+    expect(table.stdout).toMatch(/^ID\s+ACCOUNT\s+SESSION\s+CODE\s+HTTP\s+ATTEMPTS\s+DEAD-LETTERED AT\s+MESSAGE/);
     expect(table.stdout).toMatch(/REJECTED\s+401\s+1/);
     expect(table.stdout).toContain('(2 of 3; use --limit/--offset for more)');
     const bad = await runCli(['dlq', 'list', '--limit', '0'], { env });

@@ -44,8 +44,8 @@ describe('/metrics', () => {
     await waitFor('80 closes', () => pipe.sim.stats().closes.released === 80);
     const live = await scrape(ui.url);
     expect(sampleValue(live, 'bb_reaper_workers')).toBe(1);
-    expect(sampleValue(live, 'bb_reaper_limiter_configured_rate')).toBe(60);
-    expect(sampleValue(live, 'bb_reaper_limiter_concurrency')).toBe(10);
+    expect(sampleValue(live, 'bb_reaper_limiter_configured_rate', { account: 'default' })).toBe(60);
+    expect(sampleValue(live, 'bb_reaper_limiter_concurrency', { account: 'default' })).toBe(10);
     await w2.close(); // flushes its recorder
     await right.close();
 
@@ -54,8 +54,8 @@ describe('/metrics', () => {
     await waitFor('every request answered in the call log', () => pipe.sim.calls().length === pipe.sim.stats().requests.total, 10_000);
     const sim = pipe.sim.stats();
     const m = await scrape(ui.url);
-    expect(sampleValue(m, 'bb_reaper_closes_total', { outcome: 'closed' })).toBe(sim.closes.released);
-    expect(sampleValue(m, 'bb_reaper_closes_total', { outcome: 'dead_lettered' })).toBe(4);
+    expect(sampleValue(m, 'bb_reaper_closes_total', { account: 'default', outcome: 'closed' })).toBe(sim.closes.released);
+    expect(sampleValue(m, 'bb_reaper_closes_total', { account: 'default', outcome: 'dead_lettered' })).toBe(4);
     expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(4);
     expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'waiting' })).toBe(0);
     expect(sampleValue(m, 'bb_reaper_workers')).toBe(0);
@@ -78,10 +78,10 @@ describe('/metrics', () => {
     expect(posts['429'] ?? 0).toBeGreaterThan(0);
     const fiveXx = Object.entries(posts).filter(([s]) => s.startsWith('5')).reduce((a, [, n]) => a + n, 0);
     expect(fiveXx).toBeGreaterThan(0);
-    expect(sampleValue(m, 'bb_reaper_rate_limited_total')).toBe(posts['429']);
-    expect(sampleValue(m, 'bb_reaper_retries_total', { code: 'TRANSIENT' })).toBe(fiveXx);
-    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_count')).toBe(sim.requests.total);
-    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_bucket', { le: '+Inf' })).toBe(sim.requests.total);
+    expect(sampleValue(m, 'bb_reaper_rate_limited_total', { account: 'default' })).toBe(posts['429']);
+    expect(sampleValue(m, 'bb_reaper_retries_total', { account: 'default', code: 'TRANSIENT' })).toBe(fiveXx);
+    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_count', { account: 'default' })).toBe(sim.requests.total);
+    expect(sampleValue(m, 'bb_reaper_api_request_duration_seconds_bucket', { account: 'default', le: '+Inf' })).toBe(sim.requests.total);
 
     await redis.quit();
     await ui.server.close();

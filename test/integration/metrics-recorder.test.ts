@@ -46,19 +46,19 @@ describe('metrics recorder', () => {
     const families = parsePrometheusText(body);
     expect(families.get('bb_reaper_closes_total')?.type).toBe('counter');
     expect(families.get('bb_reaper_api_request_duration_seconds')?.type).toBe('histogram');
-    expect(sampleValue(families, 'bb_reaper_closes_total', { outcome: 'closed' })).toBe(3);
-    expect(sampleValue(families, 'bb_reaper_closes_total', { outcome: 'verified' })).toBe(0);
-    expect(sampleValue(families, 'bb_reaper_api_responses_total', { status: '429' })).toBe(1);
-    expect(sampleValue(families, 'bb_reaper_retries_total', { code: 'TRANSIENT' })).toBe(2);
-    expect(sampleValue(families, 'bb_reaper_rate_limited_total')).toBe(2);
-    expect(sampleValue(families, 'bb_reaper_rate_limited_wait_seconds_total')).toBe(1.5);
+    expect(sampleValue(families, 'bb_reaper_closes_total', { account: 'default', outcome: 'closed' })).toBe(3);
+    expect(sampleValue(families, 'bb_reaper_closes_total', { account: 'default', outcome: 'verified' })).toBe(0);
+    expect(sampleValue(families, 'bb_reaper_api_responses_total', { account: 'default', status: '429' })).toBe(1);
+    expect(sampleValue(families, 'bb_reaper_retries_total', { account: 'default', code: 'TRANSIENT' })).toBe(2);
+    expect(sampleValue(families, 'bb_reaper_rate_limited_total', { account: 'default' })).toBe(2);
+    expect(sampleValue(families, 'bb_reaper_rate_limited_wait_seconds_total', { account: 'default' })).toBe(1.5);
     // 3 ms and 7 ms fall in the 5 ms and 10 ms buckets; 20 s only in +Inf.
-    const bucket = (le: string) => sampleValue(families, 'bb_reaper_api_request_duration_seconds_bucket', { le });
+    const bucket = (le: string) => sampleValue(families, 'bb_reaper_api_request_duration_seconds_bucket', { account: 'default', le });
     expect([bucket('0.005'), bucket('0.01'), bucket('0.05'), bucket('0.25'), bucket('10'), bucket('+Inf')]).toEqual([1, 2, 3, 4, 4, 5]);
     expect(sampleValue(families, 'bb_reaper_queue_jobs', { state: 'waiting' })).toBe(4);
     expect(sampleValue(families, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(1);
     expect(sampleValue(families, 'bb_reaper_workers')).toBe(2);
-    expect(sampleValue(families, 'bb_reaper_limiter_paused')).toBe(0);
+    expect(sampleValue(families, 'bb_reaper_limiter_paused', { account: 'default' })).toBe(0);
 
     await redis.del(metricsKey(prefix));
     await redis.quit();
@@ -102,11 +102,11 @@ describe('metrics recorder', () => {
     await redis.quit();
     const limiter = { configuredRate: 25, effectiveRate: 12.5, concurrency: 25, pausedUntil: now + 5000, last429At: now - 10 };
     const families = parsePrometheusText((await renderMetrics({ counters, queues: idle, limiter, workers: 1, now })).body);
-    expect(sampleValue(families, 'bb_reaper_limiter_paused')).toBe(1);
-    expect(sampleValue(families, 'bb_reaper_limiter_effective_rate')).toBe(12.5);
-    expect(sampleValue(families, 'bb_reaper_limiter_paused_until_seconds')).toBe((now + 5000) / 1000);
-    expect(sampleValue(families, 'bb_reaper_closes_total', { outcome: 'closed' })).toBe(0);
-    expect(sampleValue(families, 'bb_reaper_api_request_duration_seconds_count')).toBe(0);
+    expect(sampleValue(families, 'bb_reaper_limiter_paused', { account: 'default' })).toBe(1);
+    expect(sampleValue(families, 'bb_reaper_limiter_effective_rate', { account: 'default' })).toBe(12.5);
+    expect(sampleValue(families, 'bb_reaper_limiter_paused_until_seconds', { account: 'default' })).toBe((now + 5000) / 1000);
+    expect(sampleValue(families, 'bb_reaper_closes_total', { account: 'default', outcome: 'closed' })).toBe(0);
+    expect(sampleValue(families, 'bb_reaper_api_request_duration_seconds_count', { account: 'default' })).toBe(0);
   });
 
   it('rejects a bad flush interval with a message naming it', () => {

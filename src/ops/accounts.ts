@@ -1,0 +1,105 @@
+/**
+ * The per-account view every operator surface shows (`stats`, `/api/stats`, `/metrics`, the UI):
+ * for each account that is configured, that closes were enqueued for (`<prefix>:accounts`) or
+ * that a live worker serves — its close queue's counts, its limiter, its dead letters and the live
+ * workers serving it. A letter's account is the one its id names (`accountOfJobId`).
+ */
+import type { Queue } from 'bullmq';
+import { BbReaperError } from '../shared/errors.js';
+import { readKnownAccounts } from '../shared/account-registry.js';
+import type { CloseJobData } from '../shared/jobs.js';
+import { accountOfJobId, DEFAULT_ACCOUNT } from '../shared/names.js';
+import { DEAD_LETTER_STATES, type DeadLetterState, type Queues } from '../shared/queues.js';
+import type { Redis } from '../shared/redis.js';
+import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
+import { servedAccounts, type WorkerStatus } from './liveness.js';
+
+/** One account's close queue by state. */
+export interface AccountQueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+export interface AccountView {
+  name: string;
+  /** In the accounts file of the process that asked (the CLI's or the UI's), when it has one. */
+  configured: boolean;
+  queue: AccountQueueCounts;
+  /** Dead letters of this account. */
+  deadLetters: number;
+  /** Its limiter's shared state; null when no worker ever served it. */
+  limiter: LimiterState | null;
+  /** Live worker processes serving it. */
+  workers: number;
+  /** True when closes are pending (waiting, delayed or active) and no live worker serves the account. */
+  unserved: boolean;
+}
+
+/** Counts of one close queue by state (prioritized and waiting-children count as waiting). */
+export async function closeQueueCounts(queue: Queue<CloseJobData>): Promise<AccountQueueCounts> {
+  const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children');
+  const n = (v: number | undefined) => v ?? 0;
+  return { waiting: n(c.waiting) + n(c.prioritized) + n(c['waiting-children']), active: n(c.active), delayed: n(c.delayed), failed: n(c.failed), completed: n(c.completed) };
+}
+
+/** Every dead letter's id and state, by the account its id names (ids only: one read per state). */
+export async function deadLetterIdsByAccount(queues: Pick<Queues, 'deadLetterQueue'>): Promise<Map<string, Array<{ id: string; state: DeadLetterState }>>> {
+  const out = new Map<string, Array<{ id: string; state: DeadLetterState }>>();
+  const seen = new Set<string>();
+  for (const state of DEAD_LETTER_STATES) {
+    for (const id of await queues.deadLetterQueue.getRanges([state], 0, -1)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const account = accountOfJobId(id);
+      const list = out.get(account);
+      if (list) list.push({ id, state });
+      else out.set(account, [{ id, state }]);
+    }
+  }
+  return out;
+}
+
+/** Throws `INVALID_OPTION` naming the account and the ones there are, when `account` is none of `names`. */
+export function assertKnownAccount(account: string, names: readonly string[]): void {
+  if (!names.includes(account)) throw new BbReaperError('INVALID_OPTION', `no account \`${account}\` here: it is not configured, no close was enqueued for it and no worker serves it (accounts: ${names.join(', ')})`);
+}
+
+/** Every account's view, sorted by name (`default` first); `account` keeps only that one. */
+export async function gatherAccountViews({
+  redis,
+  queues,
+  workers,
+  configured = [],
+  account,
+}: {
+  redis: Redis;
+  queues: Pick<Queues, 'closeQueueFor' | 'deadLetterQueue' | 'prefix'>;
+  workers: readonly WorkerStatus[];
+  configured?: readonly string[];
+  account?: string;
+}): Promise<AccountView[]> {
+  const served = servedAccounts(workers);
+  const known = await readKnownAccounts(redis, queues.prefix);
+  const names = [...new Set([...configured, ...known, ...served.keys()])].sort((a, b) => (a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b)));
+  if (account !== undefined) assertKnownAccount(account, names);
+  const chosen = account === undefined ? names : [account];
+  const [letters, views] = await Promise.all([
+    deadLetterIdsByAccount(queues),
+    Promise.all(chosen.map(async (name) => ({ name, queue: await closeQueueCounts(queues.closeQueueFor(name)), limiter: (await readLimiterState(redis, queues.prefix, name)) ?? null }))),
+  ]);
+  return views.map(({ name, queue, limiter }) => {
+    const workersServing = served.get(name) ?? 0;
+    return {
+      name,
+      configured: configured.includes(name),
+      queue,
+      deadLetters: letters.get(name)?.length ?? 0,
+      limiter,
+      workers: workersServing,
+      unserved: workersServing === 0 && queue.waiting + queue.delayed + queue.active > 0,
+    };
+  });
+}
