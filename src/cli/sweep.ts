@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { BrowserbaseError } from '../browserbase/index.js';
 import { REDIS_SETTINGS, type Config } from '../config/index.js';
-import { keyPrefix } from '../shared/names.js';
+import { DEFAULT_ACCOUNT, keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
 import { formatDuration } from '../shared/duration.js';
@@ -22,7 +22,7 @@ import { clientFor } from './toolkit/api-client.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { durationOption, InvalidArgumentError, usageError } from './toolkit/options.js';
-import { printJson, printOut } from './toolkit/output.js';
+import { printErr, printJson, printOut } from './toolkit/output.js';
 import { createProgressReporter } from './toolkit/progress.js';
 import { describeSweepParams, formatSchedules } from './toolkit/schedules.js';
 import { compactJson, formatAge, formatTable, truncate } from './toolkit/table.js';
@@ -40,6 +40,8 @@ interface SweepOptions {
   name: string;
   wait?: boolean;
   json?: boolean;
+  account?: string;
+  allAccounts?: boolean;
   [key: string]: unknown;
 }
 
@@ -65,7 +67,8 @@ export function register(program: Command): void {
     .option('--stop', 'remove the recurring sweep')
     .option('--list', 'list recurring sweeps')
     .addOption(new Option('--name <name>', 'name of the recurring sweep (several can coexist)').argParser(parseScheduleName).default(DEFAULT_SCHEDULE_NAME))
-    .option('--json', 'print the report as JSON on stdout');
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--all-accounts', 'sweep every account of the accounts file, each with its own key (one report per account)');
   addAccountOption(addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']));
   cmd.addHelpText(
     'after',
@@ -98,12 +101,43 @@ async function runSweepCommand(opts: SweepOptions): Promise<number> {
     ...(opts.q !== undefined ? { q: checkQuery(opts.q) } : {}),
     ...(opts.includeKeepAlive ? { includeKeepAlive: true } : {}),
   };
+  if (opts.allAccounts && opts.account !== undefined) throw usageError('use --account or --all-accounts, not both');
   if (opts.every !== undefined) {
     if (opts.dryRun || opts.wait) throw usageError(`--every cannot be combined with ${opts.dryRun ? '--dry-run' : '--wait'}`);
+    if (opts.allAccounts || (opts.account !== undefined && opts.account !== DEFAULT_ACCOUNT)) {
+      throw usageError('recurring sweeps (--every) sweep the default account in this version; sweep other accounts now with --account NAME or --all-accounts (e.g. from cron)');
+    }
     return registerSchedule(loadConfig(opts), opts, opts.every, params);
   }
   if (opts.dryRun && opts.wait) throw usageError('--wait cannot be combined with --dry-run');
+  if (opts.allAccounts) return sweepAllAccounts(opts, params);
   return sweepNow(loadConfig(opts, ['apiKey'], { keysFor: [accountOption(opts)] }), opts, params);
+}
+
+/**
+ * One sweep per account of the accounts file, one after another, each listing and closing with
+ * that account's key. An account that fails (a refused key, the API down) is reported and the
+ * others still run; the exit code is the worst of them (1 when any failed).
+ */
+async function sweepAllAccounts(opts: SweepOptions, params: SweepParams): Promise<number> {
+  const config = loadConfig(opts, ['apiKey']);
+  const results: Array<Record<string, unknown>> = [];
+  let worst: number = EXIT.OK;
+  for (const { name } of config.accounts) {
+    if (!opts.json) printOut(`== account ${printable(name)} ==\n`);
+    try {
+      const code = await sweepNow(config, opts, params, name, opts.json ? (out) => results.push({ account: name, ...out }) : undefined);
+      if (opts.json && code !== EXIT.OK && results.at(-1)?.account !== name) results.push({ account: name, exitCode: code });
+      worst = Math.max(worst, code);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      printErr(`bb-reaper: account ${printable(name)}: sweep failed: ${message}\n`);
+      if (opts.json) results.push({ account: name, error: { ...(err instanceof BrowserbaseError ? { code: err.code, httpStatus: err.statusCode } : {}), message } });
+      worst = Math.max(worst, err instanceof CliError ? err.exitCode : EXIT.FAILURE);
+    }
+  }
+  if (opts.json) printJson({ accounts: results });
+  return worst;
 }
 
 const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -118,8 +152,7 @@ function parseScheduleName(name: string): string {
   return name;
 }
 
-async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams): Promise<number> {
-  const account = accountOption(opts);
+async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams, account = accountOption(opts), collect?: (out: Record<string, unknown>) => void): Promise<number> {
   const client = clientFor(config, account);
   const redis = opts.dryRun ? undefined : await connectRedis(config, 'cli-sweep').catch(async (err: unknown) => {
     await client.close();
@@ -152,13 +185,14 @@ async function sweepNow(config: Config, opts: SweepOptions, params: SweepParams)
     let waited: FollowReport | undefined;
     if (!opts.json) printSweepReport(report, params);
     if (opts.wait && queues && redis && report.enqueued && report.enqueued.jobIds.length > 0) {
-      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: keyPrefix(config) });
+      waited = await followCloses({ queues, redis }, report.enqueued.jobIds, { json: opts.json, warnUnder: keyPrefix(config), accounts: [account] });
       if (!opts.json) printWaitReport(waited);
     }
     if (opts.json) {
       const { enqueued, ...rest } = report;
       const out = { ...rest, params, ...(enqueued ? { enqueued: { accepted: enqueued.accepted, duplicates: enqueued.duplicates, invalid: enqueued.invalid } } : {}), ...(waited ? { wait: waited } : {}) };
-      printJson(out);
+      if (collect) collect(out);
+      else printJson(out);
     }
     if (waited?.aborted) return waited.timedOut ? EXIT.FAILURE : EXIT.INTERRUPTED;
     if (waited && waited.deadLettered > 0) return EXIT.DEAD_LETTERED;

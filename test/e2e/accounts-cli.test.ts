@@ -92,4 +92,40 @@ describe('--account on the commands that call the API', () => {
       await redis.quit();
     }
   });
+
+  it('sweep --all-accounts sweeps each account with its own key; a refused key is reported and the others still run (exit 1)', async () => {
+    const prefix = uniquePrefix('acct-sweep-all');
+    const file = join(dir, 'with-broken.yaml');
+    await writeFile(file, `accounts:\n  prod:\n    apiKeyEnv: BB_KEY_PROD\n  staging:\n    apiKeyFile: ${join(dir, 'staging.secret')}\n  broken:\n    apiKeyEnv: BB_KEY_BROKEN\n`);
+    const staging = sim.createSessions(2, { projectId: 'proj-staging', startedAgoSeconds: 900 });
+    const prod = sim.createSessions(2, { projectId: 'proj-prod', startedAgoSeconds: 900 });
+    const e = { ...env, BB_REAPER_ACCOUNTS: file, BB_KEY_BROKEN: 'acct-cli-broken-key-9999', BB_REAPER_PREFIX: prefix };
+    const both = await runCli(['sweep', '--older-than', '10m', '--all-accounts', '--account', 'prod'], { env: e });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--account or --all-accounts, not both/);
+    const swept = await runCli(['sweep', '--older-than', '10m', '--all-accounts', '--json'], { env: e });
+    expect(swept.code, swept.stderr).toBe(1);
+    expect(swept.stderr).toMatch(/account broken: sweep failed: .*401/);
+    const out = JSON.parse(swept.stdout) as { accounts: Array<{ account: string; error?: { httpStatus?: number }; enqueued?: { accepted: number } }> };
+    expect(out.accounts.map((a) => a.account).sort()).toEqual(['broken', 'prod', 'staging']);
+    expect(out.accounts.find((a) => a.account === 'broken')?.error?.httpStatus).toBe(401);
+    const human = await runCli(['sweep', '--older-than', '10m', '--all-accounts', '--dry-run'], { env: e });
+    expect(human.stdout).toMatch(/== account prod ==[\s\S]*== account staging ==/);
+    noKeys(swept.stdout + swept.stderr + human.stdout + human.stderr);
+    expect(swept.stdout + swept.stderr).not.toContain('acct-cli-broken-key-9999');
+    const every = await runCli(['sweep', '--older-than', '10m', '--every', '5m', '--all-accounts'], { env: e });
+    expect(every.code).toBe(2);
+    const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
+    const queues = createQueues({ connection: redis, prefix });
+    try {
+      const ids = async (a: string) => (await queues.closeQueueFor(a).getWaiting()).map((j) => String(j.id));
+      expect(await ids('staging')).toEqual(expect.arrayContaining(staging.map((id) => `close@staging/${id}`)));
+      expect(await ids('prod')).toEqual(expect.arrayContaining(prod.map((id) => `close@prod/${id}`)));
+      expect((await ids('staging')).some((id) => prod.some((p) => id.endsWith(p)))).toBe(false);
+    } finally {
+      for (const a of ['default', 'prod', 'staging', 'broken']) await queues.closeQueueFor(a).obliterate({ force: true });
+      await queues.close();
+      await redis.quit();
+    }
+  });
 });
