@@ -5,7 +5,7 @@ import { CLOSE_OUTCOMES, DEFAULT_ACCOUNT, LATENCY_BUCKETS_SECONDS, type CounterS
 /** The lease events counted by `bb_reaper_lease_events_total{event}`. */
 export const LEASE_EVENTS = ['created', 'renewed', 'fired', 'released', 'cancelled'] as const;
 
-/** Queue depths shown as `bb_reaper_queue_jobs{state}`. */
+/** Queue depths shown as `bb_reaper_queue_jobs{account,state}`. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'dead'] as const;
 
 /** The limiter state the worker keeps in Redis (shape of `readLimiterState`). */
@@ -31,6 +31,8 @@ export interface MetricsSnapshot {
   /** Limiter state by account; absent: `limiter` is `default`'s. */
   limiters?: Record<string, LimiterGauges | null>;
   queues: Record<(typeof QUEUE_STATES)[number], number>;
+  /** Queue depths by account (each account's close queue, and its dead letters); absent: `queues` is `default`'s. */
+  queuesByAccount?: Record<string, Record<(typeof QUEUE_STATES)[number], number>>;
   /** `null` when no worker has written limiter state yet. */
   limiter: LimiterGauges | null;
   /** Worker processes with a heartbeat within the readiness window. */
@@ -108,8 +110,8 @@ export async function renderMetrics(s: MetricsSnapshot): Promise<{ contentType: 
   const leaseEvents = new Counter({ name: 'bb_reaper_lease_events_total', help: 'Lease events: created, renewed, fired (closed at the deadline), released (closed before it), cancelled.', labelNames: ['event'], registers });
   for (const event of LEASE_EVENTS) leaseEvents.inc({ event }, s.leases?.[event] ?? 0);
 
-  const depth = new Gauge({ name: 'bb_reaper_queue_jobs', help: 'Jobs by state: waiting, active, delayed, failed (close queue) and dead (dead-letter queue).', labelNames: ['state'], registers });
-  for (const state of QUEUE_STATES) depth.set({ state }, s.queues[state]);
+  const depth = new Gauge({ name: 'bb_reaper_queue_jobs', help: "Jobs by account and state: waiting, active, delayed, failed (the account's close queue) and dead (its dead letters).", labelNames: ['account', 'state'], registers });
+  for (const [account, q] of Object.entries(s.queuesByAccount ?? { [DEFAULT_ACCOUNT]: s.queues })) for (const state of QUEUE_STATES) depth.set({ account, state }, q[state]);
   new Gauge({ name: 'bb_reaper_workers', help: 'Worker processes with a heartbeat in the last 30 s.', registers }).set(s.workers);
   new Gauge({ name: 'bb_reaper_leases_active', help: 'Pending leases: closes scheduled at a deadline unless renewed (including those past it whose close waits for a worker).', registers }).set(s.leases?.active ?? 0);
   new Gauge({ name: 'bb_reaper_leases_due', help: 'Pending leases past their deadline: fired, their close waits for a worker to take it.', registers }).set(s.leases?.due ?? 0);

@@ -88,6 +88,7 @@ export function toMetricsSnapshot(s: OpsSnapshot): MetricsSnapshot {
     byAccount: s.countersByAccount,
     limiters: Object.fromEntries(s.accounts.map((a) => [a.name, a.limiter])),
     queues: { waiting, active, delayed, failed, dead },
+    queuesByAccount: Object.fromEntries(s.accounts.map((a) => [a.name, { waiting: a.queue.waiting, active: a.queue.active, delayed: a.queue.delayed, failed: a.queue.failed, dead: a.deadLetters }])),
     limiter: s.limiter,
     workers: s.workers.filter((w) => w.alive).length,
     now: s.at,

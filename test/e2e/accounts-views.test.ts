@@ -91,6 +91,9 @@ describe('per-account views', () => {
       expect(sampleValue(m, 'bb_reaper_api_responses_total', { account: 'prod', status: '401' })).toBeGreaterThanOrEqual(3);
       expect(sampleValue(m, 'bb_reaper_limiter_configured_rate', { account: 'prod' })).toBe(7);
       expect(sampleValue(m, 'bb_reaper_limiter_configured_rate', { account: 'default' })).toBe(40);
+      expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'prod', state: 'dead' })).toBe(3);
+      expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'ghost', state: 'waiting' })).toBe(1);
+      expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'default', state: 'dead' })).toBe(0);
       const board = (await (await fetch(`${base}/ui/api/queues?page=1&jobsPerPage=10`)).json()) as { queues: Array<{ name: string }> };
       expect(board.queues.map((q) => q.name)).toEqual(expect.arrayContaining(['close', 'close@prod', 'close@ghost', 'dead-letter']));
 

@@ -206,7 +206,7 @@ describe('on a Redis Cluster of three masters (BB_REAPER_REDIS_CLUSTER=true, RED
     const board = (await (await fetch(`${base}/ui/api/queues?activeQueue=close&status=waiting&page=1&jobsPerPage=10`)).json()) as { queues: Array<{ name: string; jobs: unknown[] }> };
     expect(board.queues.find((q) => q.name === 'close')?.jobs).toHaveLength(3);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/bb_reaper_queue_jobs\{state="waiting"\} 3/);
+    expect(metrics).toMatch(/bb_reaper_queue_jobs\{account="default",state="waiting"\} 3/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     // The same by flags: --redis-cluster takes no value.
     const byFlags = await runCli(['stats', '--json', '--redis-cluster', '--redis-url', p.config.redisUrl, '--prefix', p.prefix]);

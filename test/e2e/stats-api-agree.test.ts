@@ -50,7 +50,7 @@ describe('stats and the UI read the same Redis state the same way', () => {
     await beat();
     const metrics = parsePrometheusText((await send(`${ui.url}/metrics`)).body);
     expect(sampleValue(metrics, 'bb_reaper_workers')).toBe(2);
-    expect(sampleValue(metrics, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(10);
+    expect(sampleValue(metrics, 'bb_reaper_queue_jobs', { account: 'default', state: 'dead' })).toBe(10);
     await beat();
     expect((await send(`${ui.url}/readyz`)).json()).toEqual({ status: 'ready', workers: 2 });
 

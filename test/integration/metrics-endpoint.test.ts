@@ -56,8 +56,8 @@ describe('/metrics', () => {
     const m = await scrape(ui.url);
     expect(sampleValue(m, 'bb_reaper_closes_total', { account: 'default', outcome: 'closed' })).toBe(sim.closes.released);
     expect(sampleValue(m, 'bb_reaper_closes_total', { account: 'default', outcome: 'dead_lettered' })).toBe(4);
-    expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(4);
-    expect(sampleValue(m, 'bb_reaper_queue_jobs', { state: 'waiting' })).toBe(0);
+    expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'default', state: 'dead' })).toBe(4);
+    expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'default', state: 'waiting' })).toBe(0);
     expect(sampleValue(m, 'bb_reaper_workers')).toBe(0);
     // Responses by status: exactly what the simulator answered, request by request (the closes
     // and the GET that follows each refused close), recorded by the client's onResponse hook.
@@ -147,7 +147,7 @@ describe('/metrics', () => {
     expect(byToken.status).toBe(200);
     expect(byToken.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect([...parsePrometheusText(byToken.body).keys()].sort()).toEqual([...parsePrometheusText(byPassword.body).keys()].sort());
-    expect(sampleValue(parsePrometheusText(byToken.body), 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(0);
+    expect(sampleValue(parsePrometheusText(byToken.body), 'bb_reaper_queue_jobs', { account: 'default', state: 'dead' })).toBe(0);
     expect((await send(`${url}/api/stats`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
     await server.close();
   });

@@ -55,8 +55,8 @@ describe('metrics recorder', () => {
     // 3 ms and 7 ms fall in the 5 ms and 10 ms buckets; 20 s only in +Inf.
     const bucket = (le: string) => sampleValue(families, 'bb_reaper_api_request_duration_seconds_bucket', { account: 'default', le });
     expect([bucket('0.005'), bucket('0.01'), bucket('0.05'), bucket('0.25'), bucket('10'), bucket('+Inf')]).toEqual([1, 2, 3, 4, 4, 5]);
-    expect(sampleValue(families, 'bb_reaper_queue_jobs', { state: 'waiting' })).toBe(4);
-    expect(sampleValue(families, 'bb_reaper_queue_jobs', { state: 'dead' })).toBe(1);
+    expect(sampleValue(families, 'bb_reaper_queue_jobs', { account: 'default', state: 'waiting' })).toBe(4);
+    expect(sampleValue(families, 'bb_reaper_queue_jobs', { account: 'default', state: 'dead' })).toBe(1);
     expect(sampleValue(families, 'bb_reaper_workers')).toBe(2);
     expect(sampleValue(families, 'bb_reaper_limiter_paused', { account: 'default' })).toBe(0);
 

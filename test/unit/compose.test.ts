@@ -111,11 +111,15 @@ describe('docker-compose.yml', () => {
 });
 
 describe('.env.example', () => {
-  it('names only settings of the configuration schema, and holds no secret value', () => {
+  it('names only settings of the configuration schema (and the key variables of the example accounts file), and holds no secret value', () => {
     const text = read('.env.example');
     const names = [...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string] as const);
     expect(names.length).toBeGreaterThan(5);
-    expect(names.map(([n]) => n).filter((n) => !settingNames.has(n))).toEqual([]);
+    const accounts = (parse(read('deploy/accounts.example.yml')) as { accounts: Record<string, { apiKeyEnv?: string }> }).accounts;
+    const keyVariables = new Set(Object.values(accounts).flatMap((a) => (a.apiKeyEnv ? [a.apiKeyEnv] : [])));
+    expect([...keyVariables]).toEqual(['BB_KEY_STAGING']);
+    expect(names.map(([n]) => n).filter((n) => !settingNames.has(n) && !keyVariables.has(n))).toEqual([]);
+    for (const v of keyVariables) expect(names, v).toContainEqual([v, '']);
     const active = new Map([...text.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
     expect(active.get('BROWSERBASE_API_KEY')).toBe('');
     expect(active.get('BB_REAPER_UI_PASSWORD')).toBe('');
@@ -194,6 +198,22 @@ describe('docker compose config', () => {
   it('accepts the file, with and without the simulator profile', () => {
     expect(config(composeText)).toEqual({ status: 0, output: '' });
     expect(config(composeText, 'sim')).toEqual({ status: 0, output: '' });
+  });
+
+  it('accepts the two-account override on top of it (rendered and run in test/e2e/compose-accounts.test.ts)', () => {
+    const cmd = composeCommand();
+    if (!cmd) throw new Error('neither `docker-compose` nor `docker compose` is installed');
+    const dir = mkdtempSync(join(tmpdir(), 'bbr-compose-'));
+    try {
+      writeFileSync(join(dir, 'docker-compose.yml'), composeText);
+      copyFileSync(join(root, 'docker-compose.accounts.yml'), join(dir, 'docker-compose.accounts.yml'));
+      copyFileSync(join(root, '.env.example'), join(dir, '.env'));
+      const [bin, ...pre] = cmd as [string, ...string[]];
+      const r = spawnSync(bin, [...pre, '-f', 'docker-compose.yml', '-f', 'docker-compose.accounts.yml', 'config', '-q'], { cwd: dir, encoding: 'utf8' });
+      expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('compose no longer gives the ui container the API key: the rendered ui service lacks what .env gives the worker', () => {
