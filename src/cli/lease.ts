@@ -1,9 +1,13 @@
-import { keyPrefix } from '../shared/names.js';
+import { DEFAULT_ACCOUNT, keyPrefix } from '../shared/names.js';
 import type { Command } from 'commander';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { LEASE_LIMITS, LeaseError, parseLeaseTtl } from '../leases/lease-options.js';
 import { validateSessionId } from '../browserbase/index.js';
-import { acquireLeases, endLeases, listLeases, type LeaseInfo, type LeaseOutcome } from '../leases/lease-store.js';
+import { acquireLeases, endLeases, type LeaseInfo, type LeaseOutcome } from '../leases/lease-store.js';
+import { checkAccountName } from '../config/index.js';
+import { readLeasePage } from '../ops/accounts.js';
+import { noteAccountUsed } from '../shared/account-registry.js';
+import { BbReaperError } from '../shared/errors.js';
 import { formatDuration } from '../shared/duration.js';
 import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
@@ -25,6 +29,7 @@ interface LeaseFlags {
   offset: number;
   requestId?: string;
   projectId?: string;
+  account?: string;
   json?: boolean;
   [key: string]: unknown;
 }
@@ -50,6 +55,7 @@ export function register(program: Command): void {
     .addOption(intOption('--offset <n>', 'with --list: skip this many', { min: 0, default: 0 }))
     .option('--request-id <id>', 'requestId recorded with each new lease\'s close (echoed in the results stream)')
     .option('--project-id <id>', 'projectId sent with each new lease\'s close')
+    .option('--account <name>', 'the account whose key closes the sessions (see BB_REAPER_ACCOUNTS; default `default`); with --list, only its leases (default: every account\'s)')
     .option('--json', 'print the outcome as JSON on stdout');
   addConfigOptions(cmd, ['redisUrl', 'prefix']);
   cmd.addHelpText(
@@ -59,7 +65,8 @@ Examples:
   bb-reaper lease 4f1c2d... --ttl 10m          # create, or renew to 10m from now
   bb-reaper lease --release 4f1c2d...          # done early: close now
   bb-reaper lease --cancel 4f1c2d...           # handed over: never close it by this lease
-  bb-reaper lease --list
+  bb-reaper lease 9a8b7c... --ttl 15m --account prod   # closed with prod's key
+  bb-reaper lease --list                       # every account's; --account prod for one
 
 Exit codes: 0 done (also for a session whose close is already pending: nothing changed);
 1 a lease had already fired or ended (renewing or cancelling it changed nothing), or there is
@@ -78,6 +85,10 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
     if (ids.length === 0) throw usageError('nothing to lease: give session ids (see --help)');
     if (opts.limit !== 100 || opts.offset !== 0) throw usageError('--limit and --offset go with --list');
   }
+  if (opts.account !== undefined) {
+    const checked = checkAccountName(opts.account);
+    if (!checked.ok) throw usageError(`--account: ${checked.reason}`);
+  }
   let ttlMs: number | undefined;
   if (opts.ttl !== undefined) {
     try {
@@ -90,9 +101,18 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-lease');
   const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
-  const target = { queue: queues.closeQueue, redis };
+  const account = opts.account ?? DEFAULT_ACCOUNT;
+  const target = { queue: queues.closeQueueFor(account), redis };
   try {
-    if (opts.list) return await printList(await listLeases(target, { offset: opts.offset, limit: opts.limit }), opts.json);
+    if (opts.list) {
+      try {
+        const page = await readLeasePage({ redis, queues, configured: config.accounts.map((a) => a.name), offset: opts.offset, limit: opts.limit, ...(opts.account !== undefined ? { account } : {}) });
+        return printList(page, opts.json);
+      } catch (err) {
+        if (err instanceof BbReaperError && err.code === 'INVALID_OPTION') throw usageError(`--account: ${err.message}`);
+        throw err;
+      }
+    }
     const action: LeaseAction = opts.release ? 'release' : opts.cancel ? 'cancel' : 'set';
     const invalid: Array<{ input: string; reason: string }> = [];
     const valid: string[] = [];
@@ -110,6 +130,7 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
       });
       outcomes = r.outcomes;
       for (const i of r.invalid) invalid.push({ input: String(i.input), reason: i.reason });
+      if (outcomes.some((o) => o.status === 'created')) await noteAccountUsed(redis, queues.prefix, account);
     } else {
       outcomes = await endLeases(target, action, valid);
     }
@@ -119,7 +140,7 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
       const now = Date.now();
       for (const o of outcomes) (isLeaseFailure(action, o) ? printErr : printOut)(`${describeLeaseOutcome(o, now)}\n`);
       for (const i of invalid) printErr(`invalid ${printable(previewSessionId(i.input))} — ${printable(i.reason)}\n`);
-      if (outcomes.some((o) => o.status === 'created' || o.status === 'renewed' || o.status === 'released')) await warnIfNoWorker(redis, keyPrefix(config));
+      if (outcomes.some((o) => o.status === 'created' || o.status === 'renewed' || o.status === 'released')) await warnIfNoWorker(redis, keyPrefix(config), { accounts: [account] });
     }
     if (invalid.length > 0) return EXIT.USAGE;
     if (failed.length > 0) return EXIT.FAILURE;

@@ -24,7 +24,7 @@ import { formatDuration } from '../shared/duration.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { leaseOutcomeText } from './toolkit/leases.js';
 import { addReadCommand, retried, withClient, type Opts } from './toolkit/api-client.js';
-import { action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
+import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { jsonText, printErr, printJson, printOut } from './toolkit/output.js';
 import { choiceOption, collectOptionProblems, intOption, InvalidArgumentError, parseJsonValue, usageError } from './toolkit/options.js';
@@ -146,7 +146,7 @@ export function register(program: Command): void {
       try {
         return await withClient(opts, async (client) => {
           const s = await client.createSession(params);
-          const lease = leases && leaseMs !== undefined ? await leaseCreated(leases.producer, client, s.id, leaseMs) : undefined;
+          const lease = leases && leaseMs !== undefined ? await leaseCreated(leases.producer, client, s.id, leaseMs, accountOption(opts)) : undefined;
           if (opts.json) printJson(lease ? { ...s, lease: lease.outcome } : s, 2);
           else {
             printOut(describeSession(s));
@@ -174,7 +174,7 @@ function parseLeaseFlag(value: string): number {
 
 /** A producer on the configured Redis (checked to answer) for `--lease`. */
 async function openLeases(opts: Opts): Promise<{ producer: Producer; close(): Promise<void> }> {
-  const config = loadConfig(opts, ['apiKey']);
+  const config = loadConfig(opts, ['apiKey'], { keysFor: [accountOption(opts)] });
   const redis = await connectRedis(config, 'cli-sessions');
   const producer = createProducer({ connection: redis, prefix: keyPrefix(config) });
   return {
@@ -187,9 +187,10 @@ async function openLeases(opts: Opts): Promise<{ producer: Producer; close(): Pr
 }
 
 /** The new session's lease; when it cannot be registered the session is closed at once and the command fails (exit 1). */
-async function leaseCreated(producer: Producer, client: BrowserbaseClient, sessionId: string, ttlMs: number): Promise<Lease> {
+async function leaseCreated(producer: Producer, client: BrowserbaseClient, sessionId: string, ttlMs: number, account: string): Promise<Lease> {
   try {
-    return await leaseNewSession(producer, client, sessionId, { ttl: ttlMs, source: 'cli' });
+    // In the account whose key created the session: its close goes out with that key.
+    return await leaseNewSession(producer, client, sessionId, { ttl: ttlMs, source: 'cli', account });
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.FAILURE);
   }

@@ -129,6 +129,7 @@ export function formatStats(r: StatsReport, now = Date.now()): string {
     const l = a.limiter;
     parts.push(l ? `${l.configuredRate} req/s (now ${round(l.effectiveRate)})${l.pausedUntil > now ? `, paused ${formatAge(l.pausedUntil - now)}` : ''}` : 'limiter not started');
     parts.push(`${a.workers} worker${a.workers === 1 ? '' : 's'}`);
+    if (a.leases.active > 0) parts.push(`${a.leases.active} lease${a.leases.active === 1 ? '' : 's'}`);
     const warn = a.unserved ? `  ! no live worker serves this account: its closes wait (dead-lettered as UNKNOWN_ACCOUNT after the grace period)` : '';
     lines.push(`account       ${printable(a.name).padEnd(12)} ${parts.join(' · ')}${warn}`);
   }

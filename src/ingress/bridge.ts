@@ -2,7 +2,8 @@ import type { Redis } from '../shared/redis.js';
 import { acquireLeases } from '../leases/lease-store.js';
 import type { SourcedInput } from '../producer/close-request.js';
 import { enqueueCloses } from '../producer/enqueue.js';
-import { DEFAULT_PREFIX, keys } from '../shared/names.js';
+import { noteAccountUsed } from '../shared/account-registry.js';
+import { ACCOUNT_NAME_PATTERN, DEFAULT_ACCOUNT, DEFAULT_PREFIX, keys } from '../shared/names.js';
 import { createQueues } from '../shared/queues.js';
 import { createIngressConsumer, type EntryHandler, type IngressBridge } from './consumer.js';
 import { resolveIngressSettings, type IngressBridgeOptions } from './options.js';
@@ -25,7 +26,7 @@ export function createEnqueueHandler({ connection, prefix = DEFAULT_PREFIX }: { 
       const closes = requests.filter((r) => r.origin.lease === undefined);
       // Leases first: a close of the same session in the same group then releases its lease,
       // as it would have, handled one entry after the other.
-      const leased = await leaseRequests({ queue: queues.closeQueue, redis: connection }, requests.filter((r) => r.origin.lease !== undefined), rejections);
+      const leased = await leaseRequests({ queues, redis: connection }, requests.filter((r) => r.origin.lease !== undefined), rejections);
       let accepted = 0;
       let duplicates = 0;
       if (closes.length > 0) {
@@ -43,27 +44,35 @@ export function createEnqueueHandler({ connection, prefix = DEFAULT_PREFIX }: { 
 
 /**
  * Creates or renews the leases entries ask for (`close_after`: that long from now; `close_at`: at
- * that time), one script per distinct TTL. Invalid ids become rejections of their entry. Returns
+ * that time), in the close queue of each entry's account, one script per account and distinct
+ * TTL. Invalid ids become rejections of their entry. Returns
  * how many leases were created or renewed, and the no-ops (the session's close already pending
  * or done, or its lease already fired).
  */
 async function leaseRequests(
-  target: { queue: ReturnType<typeof createQueues>['closeQueue']; redis: Redis },
+  { queues, redis }: { queues: ReturnType<typeof createQueues>; redis: Redis },
   requests: SourcedInput<IngressOrigin>[],
   rejections: EntryRejection[],
 ): Promise<{ leased: number; noops: number }> {
   const now = Date.now();
-  const byTtl = new Map<number, SourcedInput<IngressOrigin>[]>();
+  const groups = new Map<string, { account: string; ttl: number; items: SourcedInput<IngressOrigin>[] }>();
   for (const r of requests) {
     const lease = r.origin.lease;
     if (lease === undefined) continue;
     const ttl = 'ttlMs' in lease ? lease.ttlMs : lease.atMs - now;
-    byTtl.set(ttl, [...(byTtl.get(ttl) ?? []), r]);
+    // A bad account name is reported by acquireLeases' check of the item (in any group).
+    const named = (r.input as { account?: unknown } | null)?.account;
+    const account = typeof named === 'string' && ACCOUNT_NAME_PATTERN.test(named) ? named : DEFAULT_ACCOUNT;
+    const key = `${account}\u0000${ttl}`;
+    const group = groups.get(key) ?? { account, ttl, items: [] };
+    group.items.push(r);
+    groups.set(key, group);
   }
   let leased = 0;
   let noops = 0;
-  for (const [ttl, group] of byTtl) {
-    const { outcomes, invalid } = await acquireLeases<IngressOrigin>(target, group, ttl, { now, source: 'ingress' });
+  for (const { account, ttl, items: group } of groups.values()) {
+    const { outcomes, invalid } = await acquireLeases<IngressOrigin>({ queue: queues.closeQueueFor(account), redis }, group, ttl, { now, source: 'ingress' });
+    if (outcomes.some((o) => o.status === 'created')) await noteAccountUsed(redis, queues.prefix, account);
     for (const o of outcomes) {
       if (o.status === 'created' || o.status === 'renewed') leased++;
       else noops++;

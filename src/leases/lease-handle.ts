@@ -11,6 +11,11 @@ export interface LeaseOptions {
   projectId?: string;
   /** Recorded as the close job's `source`. Default `library`. */
   source?: string;
+  /**
+   * The account whose key closes the session (see the accounts file); default `default`. The
+   * lease lives beside that account's close queue (`producer.lease` picks it).
+   */
+  account?: string;
 }
 
 export interface KeepAliveOptions {
@@ -38,7 +43,7 @@ export interface KeepAlive {
  */
 export interface Lease {
   readonly sessionId: string;
-  /** The close job that fires at the deadline (`closeJobId(sessionId)`). */
+  /** The close job that fires at the deadline (`closeJobIdFor(account, sessionId)`). */
   readonly jobId: string;
   /**
    * What the last call found: `created` / `renewed` (pending until `expiresAt`), `released`,

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from '../shared/redis.js';
 import { BULLMQ_DELAYED_LUA, delayedJobKeys, QUEUE_KEY_COUNT, type QueueKeys } from '../shared/bullmq-keys.js';
-import { leaseKeys } from '../shared/names.js';
+import type { queueLeaseKeys } from '../shared/names.js';
 
 const LEASE_LUA = `
 local L = { deadlines = KEYS[${QUEUE_KEY_COUNT + 1}], counts = KEYS[${QUEUE_KEY_COUNT + 2}] }
@@ -182,7 +182,8 @@ return { state, rcall('HGET', leaseKey, 'endedBy'), tonumber(rcall('HGET', lease
 export interface LeaseScriptTarget {
   redis: Redis;
   queue: QueueKeys;
-  prefix: string;
+  /** The queue's lease keys (`queueLeaseKeys`). */
+  leases: ReturnType<typeof queueLeaseKeys>;
 }
 
 const sha = (script: string) => createHash('sha1').update(script).digest('hex');
@@ -203,8 +204,7 @@ async function run(redis: Redis, script: keyof typeof SCRIPTS, keys: string[], a
   }
 }
 
-function keysFor({ queue, prefix }: LeaseScriptTarget, jobIds: readonly string[]): string[] {
-  const k = leaseKeys(prefix);
+function keysFor({ queue, leases: k }: LeaseScriptTarget, jobIds: readonly string[]): string[] {
   const out = [...delayedJobKeys(queue), k.deadlines, k.counts];
   for (const id of jobIds) out.push(queue.toKey(id), k.lease(id));
   return out;

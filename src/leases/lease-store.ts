@@ -5,14 +5,14 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from '../shared/redis.js';
-import { isInvalid, normalizeCloseItem, type InvalidItem, type SourcedInput } from '../producer/close-request.js';
+import { isInvalid, normalizeCloseItem, SourcedInput, type InvalidItem } from '../producer/close-request.js';
 import { storedJobOpts } from '../shared/bullmq-keys.js';
 import type { CloseJobData } from '../shared/jobs.js';
-import { CLOSE_JOB_NAME, closeJobId, leaseKeys } from '../shared/names.js';
+import { accountOfQueue, CLOSE_JOB_NAME, closeJobIdFor, DEFAULT_ACCOUNT, leaseKeys, queueLeaseKeys } from '../shared/names.js';
 import { COMPLETED_RETENTION } from '../shared/queues.js';
 import { runEnd, runSet, runTaken, type LeaseSpec, type ScriptAnswer } from './lease-scripts.js';
 
-/** The close queue and a connection to its Redis. */
+/** One account's close queue (`queues.closeQueueFor(account)`: leases live beside it) and a connection to its Redis. */
 export interface LeaseTarget {
   queue: Queue<CloseJobData>;
   redis: Redis;
@@ -33,7 +33,7 @@ export type LeaseStatus = 'created' | 'renewed' | 'released' | 'cancelled' | 'en
 
 export interface LeaseOutcome {
   sessionId: string;
-  /** The lease's close job (`closeJobId(sessionId)`). */
+  /** The lease's close job (`closeJobIdFor(account, sessionId)`). */
   jobId: string;
   status: LeaseStatus;
   /** Deadline, ms epoch (`created`, `renewed`). */
@@ -45,7 +45,7 @@ export interface LeaseOutcome {
 }
 
 /** A lease request: a session id, or one with the fields its close job carries. */
-export type LeaseInput = string | { sessionId: string; projectId?: string; requestId?: string };
+export type LeaseInput = string | { sessionId: string; projectId?: string; requestId?: string; account?: string };
 
 export interface AcquireOptions {
   /** Recorded as the close job's `source`. Default `library`. */
@@ -70,7 +70,10 @@ function toOutcome(sessionId: string, jobId: string, a: ScriptAnswer): LeaseOutc
   return { ...base, status: 'none' };
 }
 
-const targetOf = ({ queue, redis }: LeaseTarget) => ({ queue, redis, prefix: queue.opts.prefix ?? 'bull' });
+const targetOf = ({ queue, redis }: LeaseTarget) => ({ queue, redis, leases: queueLeaseKeys(queue.opts.prefix ?? 'bull', queue.name) });
+
+/** The account whose close queue this is (`default` for `close`). */
+export const accountOfTarget = ({ queue }: Pick<LeaseTarget, 'queue'>): string => accountOfQueue(queue.name) ?? DEFAULT_ACCOUNT;
 
 /**
  * Creates leases closing each session `ttlMs` from now, or renews the pending ones to that
@@ -87,7 +90,8 @@ export async function acquireLeases<O = unknown>(
   opts: AcquireOptions = {},
 ): Promise<{ outcomes: LeaseOutcome[]; invalid: InvalidItem<O>[] }> {
   const now = opts.now ?? Date.now();
-  const defaults = { ...(opts.projectId !== undefined ? { projectId: opts.projectId } : {}), ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}) };
+  const account = accountOfTarget(target);
+  const defaults = { account, ...(opts.projectId !== undefined ? { projectId: opts.projectId } : {}), ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}) };
   const invalid: InvalidItem<O>[] = [];
   const specs: Array<LeaseSpec & { sessionId: string }> = [];
   const seen = new Set<string>();
@@ -95,6 +99,12 @@ export async function acquireLeases<O = unknown>(
     const r = normalizeCloseItem<O>(input, defaults);
     if (isInvalid(r)) {
       invalid.push(r);
+      continue;
+    }
+    if (r.account !== account) {
+      // The queue decides the account: an item naming another one is not leased with this key.
+      const reason = `\`account\` is \`${r.account}\`, but these leases are for account \`${account}\``;
+      invalid.push(input instanceof SourcedInput ? { input: (input as SourcedInput<O>).input, reason, origin: (input as SourcedInput<O>).origin } : { input, reason });
       continue;
     }
     if (seen.has(r.jobId)) continue;
@@ -105,6 +115,7 @@ export async function acquireLeases<O = unknown>(
       source: opts.source ?? 'library',
       ...(r.projectId !== undefined ? { projectId: r.projectId } : {}),
       ...(r.requestId !== undefined ? { requestId: r.requestId } : {}),
+      ...(account !== DEFAULT_ACCOUNT ? { account } : {}),
       lease: true,
     };
     specs.push({
@@ -128,7 +139,7 @@ export async function acquireLeases<O = unknown>(
 
 /** Renews the pending lease of a session to `ttlMs` from now; never creates one. */
 export async function renewLease(target: LeaseTarget, sessionId: string, ttlMs: number, now = Date.now()): Promise<LeaseOutcome> {
-  const jobId = closeJobId(sessionId);
+  const jobId = closeJobIdFor(accountOfTarget(target), sessionId);
   const [a] = await runSet(targetOf(target), 'renew', CLOSE_JOB_NAME, [{ jobId, deadline: now + ttlMs, ttlMs, data: '', opts: '', sessionId }], now);
   return toOutcome(sessionId, jobId, a as ScriptAnswer);
 }
@@ -141,7 +152,8 @@ export async function endLeases(target: LeaseTarget, mode: 'release' | 'cancel',
   const out: LeaseOutcome[] = [];
   for (let i = 0; i < sessionIds.length; i += CHUNK) {
     const ids = sessionIds.slice(i, i + CHUNK);
-    const jobIds = ids.map(closeJobId);
+    const account = accountOfTarget(target);
+    const jobIds = ids.map((id) => closeJobIdFor(account, id));
     const answers = await runEnd(targetOf(target), mode, jobIds, now);
     ids.forEach((id, j) => out.push(toOutcome(id, jobIds[j] as string, answers[j] as ScriptAnswer)));
   }
@@ -180,13 +192,15 @@ export interface LeaseInfo {
   renewals: number;
   requestId?: string;
   createdAt: number;
-  /** Always `default` until accounts exist. */
-  account: 'default';
+  /** The account whose close queue holds the lease (whose key closes the session). */
+  account: string;
 }
 
-/** Pending leases, soonest deadline first (`offset`, `limit`), and how many there are. */
-export async function listLeases({ queue, redis }: LeaseTarget, { offset = 0, limit = 100 }: { offset?: number; limit?: number } = {}): Promise<{ total: number; leases: LeaseInfo[] }> {
-  const k = leaseKeys(queue.opts.prefix ?? 'bull'); // the default account's queue (leases per account: issue 13)
+/** One account's pending leases, soonest deadline first (`offset`, `limit`), and how many there are. */
+export async function listLeases(target: LeaseTarget, { offset = 0, limit = 100 }: { offset?: number; limit?: number } = {}): Promise<{ total: number; leases: LeaseInfo[] }> {
+  const { redis } = target;
+  const k = targetOf(target).leases;
+  const account = accountOfTarget(target);
   const [total, rows] = await Promise.all([redis.zcard(k.deadlines), redis.zrange(k.deadlines, offset, offset + limit - 1, 'WITHSCORES')]);
   const ids: Array<[string, number]> = [];
   for (let i = 0; i + 1 < rows.length; i += 2) ids.push([rows[i] as string, Number(rows[i + 1])]);
@@ -203,10 +217,27 @@ export async function listLeases({ queue, redis }: LeaseTarget, { offset = 0, li
       renewals: Number(h.renewals ?? 0),
       ...(h.requestId ? { requestId: h.requestId } : {}),
       createdAt: Number(h.createdAt ?? 0),
-      account: 'default',
+      account,
     };
   });
   return { total, leases };
+}
+
+/**
+ * The pending leases of several accounts together, soonest deadline first: each account's first
+ * `offset + limit` merged, then the page cut. `total` counts every account's.
+ */
+export async function listAccountsLeases(
+  { queues, redis }: { queues: { closeQueueFor(account: string): Queue<CloseJobData> }; redis: Redis },
+  accounts: readonly string[],
+  { offset = 0, limit = 100 }: { offset?: number; limit?: number } = {},
+): Promise<{ total: number; leases: LeaseInfo[] }> {
+  const pages = await Promise.all(accounts.map((a) => listLeases({ queue: queues.closeQueueFor(a), redis }, { offset: 0, limit: offset + limit })));
+  const leases = pages
+    .flatMap((p) => p.leases)
+    .sort((a, b) => a.expiresAt - b.expiresAt || a.account.localeCompare(b.account))
+    .slice(offset, offset + limit);
+  return { total: pages.reduce((n, p) => n + p.total, 0), leases };
 }
 
 /** Lease counts: pending now, and events since the prefix was first used. */
@@ -224,10 +255,17 @@ export interface LeaseCounts {
   cancelled: number;
 }
 
-/** Reads the lease counts (three commands, whatever the number of leases). */
-export async function readLeaseCounts(redis: Redis, prefix: string, now = Date.now()): Promise<LeaseCounts> {
-  const k = leaseKeys(prefix);
+/** Reads one account's lease counts (three commands, whatever the number of leases). */
+export async function readLeaseCounts(redis: Redis, prefix: string, now = Date.now(), account: string = DEFAULT_ACCOUNT): Promise<LeaseCounts> {
+  const k = leaseKeys(prefix, account);
   const [active, due, raw] = await Promise.all([redis.zcard(k.deadlines), redis.zcount(k.deadlines, '-inf', now), redis.hgetall(k.counts)]);
   const n = (v: string | undefined) => (Number.isFinite(Number(v)) ? Number(v) : 0);
   return { active, due, created: n(raw.created), renewed: n(raw.renewed), fired: n(raw.fired), released: n(raw.released), cancelled: n(raw.cancelled) };
+}
+
+/** Lease counts added up (several accounts'). */
+export function sumLeaseCounts(counts: readonly LeaseCounts[]): LeaseCounts {
+  const total: LeaseCounts = { active: 0, due: 0, created: 0, renewed: 0, fired: 0, released: 0, cancelled: 0 };
+  for (const c of counts) for (const f of Object.keys(total) as Array<keyof LeaseCounts>) total[f] += c[f];
+  return total;
 }

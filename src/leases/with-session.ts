@@ -1,4 +1,5 @@
 import { createBrowserbaseClient, withRetries, type BrowserbaseClient, type CreateSessionParams, type SessionWithConnect } from '../browserbase/index.js';
+import { checkAccountField } from '../producer/close-request.js';
 import { createProducer, type Producer } from '../producer/producer.js';
 import { BbReaperError } from '../shared/errors.js';
 import type { Lease, LeaseOptions } from './lease-handle.js';
@@ -22,6 +23,11 @@ export interface WithSessionOptions {
   renewEvery?: Ttl;
   /** Correlation id of the close, echoed in the results stream. */
   requestId?: string;
+  /**
+   * The account (see the accounts file) whose key `client` / `apiKey` is: the lease lives in its
+   * close queue, so the close goes out with the same key. Default `default`.
+   */
+  account?: string;
 }
 
 /** What the function gets beside the session. */
@@ -44,6 +50,8 @@ export const WITH_SESSION_DEFAULT_TTL = '2m';
  */
 export async function withSession<T>(options: WithSessionOptions, fn: (session: SessionWithConnect, context: SessionContext) => Promise<T> | T): Promise<T> {
   const ttlMs = parseLeaseTtl(options.ttl ?? WITH_SESSION_DEFAULT_TTL);
+  const accountProblem = checkAccountField(options.account);
+  if (accountProblem !== undefined) throw new BbReaperError('INVALID_OPTION', `withSession: ${accountProblem}`);
   const every = options.renewEvery === undefined ? undefined : parseRenewEvery(options.renewEvery, ttlMs, 'renewEvery');
   const ownProducer = options.producer === undefined;
   const producer = options.producer ?? createProducer({ ...(options.redisUrl !== undefined ? { redisUrl: options.redisUrl } : {}), ...(options.prefix !== undefined ? { prefix: options.prefix } : {}) });
@@ -56,7 +64,7 @@ export async function withSession<T>(options: WithSessionOptions, fn: (session: 
       ownClient = true;
     }
     const session = await client.createSession(options.session ?? {});
-    const lease = await leaseNewSession(producer, client, session.id, { ttl: ttlMs, source: 'with-session', ...(options.requestId !== undefined ? { requestId: options.requestId } : {}) });
+    const lease = await leaseNewSession(producer, client, session.id, { ttl: ttlMs, source: 'with-session', ...(options.requestId !== undefined ? { requestId: options.requestId } : {}), ...(options.account !== undefined ? { account: options.account } : {}) });
     const lost = new AbortController();
     const keeper = lease.keepAlive({ ...(every !== undefined ? { every } : {}), onLost: (err) => lost.abort(err) });
     try {

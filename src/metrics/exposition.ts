@@ -41,6 +41,8 @@ export interface MetricsSnapshot {
   now: number;
   /** Lease counts; absent counts as none. */
   leases?: LeaseCounts;
+  /** Lease counts by account; absent: `leases` is `default`'s. */
+  leasesByAccount?: Record<string, LeaseCounts>;
 }
 
 /**
@@ -107,14 +109,19 @@ export async function renderMetrics(s: MetricsSnapshot): Promise<{ contentType: 
   });
   saved.inc({ account: DEFAULT_ACCOUNT }, 0);
   for (const [account, minutes] of Object.entries(s.counters.minutesSaved ?? {})) saved.inc({ account }, minutes);
-  const leaseEvents = new Counter({ name: 'bb_reaper_lease_events_total', help: 'Lease events: created, renewed, fired (closed at the deadline), released (closed before it), cancelled.', labelNames: ['event'], registers });
-  for (const event of LEASE_EVENTS) leaseEvents.inc({ event }, s.leases?.[event] ?? 0);
+  const leasesByAccount = s.leasesByAccount ?? { [DEFAULT_ACCOUNT]: s.leases };
+  const leaseEvents = new Counter({ name: 'bb_reaper_lease_events_total', help: 'Lease events by account: created, renewed, fired (closed at the deadline), released (closed before it), cancelled.', labelNames: ['account', 'event'], registers });
+  for (const [account, l] of Object.entries(leasesByAccount)) for (const event of LEASE_EVENTS) leaseEvents.inc({ account, event }, l?.[event] ?? 0);
 
   const depth = new Gauge({ name: 'bb_reaper_queue_jobs', help: "Jobs by account and state: waiting, active, delayed, failed (the account's close queue) and dead (its dead letters).", labelNames: ['account', 'state'], registers });
   for (const [account, q] of Object.entries(s.queuesByAccount ?? { [DEFAULT_ACCOUNT]: s.queues })) for (const state of QUEUE_STATES) depth.set({ account, state }, q[state]);
   new Gauge({ name: 'bb_reaper_workers', help: 'Worker processes with a heartbeat in the last 30 s.', registers }).set(s.workers);
-  new Gauge({ name: 'bb_reaper_leases_active', help: 'Pending leases: closes scheduled at a deadline unless renewed (including those past it whose close waits for a worker).', registers }).set(s.leases?.active ?? 0);
-  new Gauge({ name: 'bb_reaper_leases_due', help: 'Pending leases past their deadline: fired, their close waits for a worker to take it.', registers }).set(s.leases?.due ?? 0);
+  const activeLeases = new Gauge({ name: 'bb_reaper_leases_active', help: 'Pending leases by account: closes scheduled at a deadline unless renewed (including those past it whose close waits for a worker).', labelNames: ['account'], registers });
+  const dueLeases = new Gauge({ name: 'bb_reaper_leases_due', help: 'Pending leases past their deadline, by account: fired, their close waits for a worker to take it.', labelNames: ['account'], registers });
+  for (const [account, l] of Object.entries(leasesByAccount)) {
+    activeLeases.set({ account }, l?.active ?? 0);
+    dueLeases.set({ account }, l?.due ?? 0);
+  }
 
   const limiters = s.limiters ?? { [DEFAULT_ACCOUNT]: s.limiter };
   const gauge = (name: string, help: string, value: (l: LimiterGauges | null) => number) => {

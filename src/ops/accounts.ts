@@ -12,7 +12,8 @@ import { accountOfJobId, DEFAULT_ACCOUNT } from '../shared/names.js';
 import { DEAD_LETTER_STATES, type DeadLetterState, type Queues } from '../shared/queues.js';
 import type { Redis } from '../shared/redis.js';
 import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
-import { servedAccounts, type WorkerStatus } from './liveness.js';
+import { listAccountsLeases, readLeaseCounts, type LeaseCounts, type LeaseInfo } from '../leases/lease-store.js';
+import { readWorkers, servedAccounts, type WorkerStatus } from './liveness.js';
 
 /** One account's close queue by state. */
 export interface AccountQueueCounts {
@@ -36,6 +37,8 @@ export interface AccountView {
   workers: number;
   /** True when closes are pending (waiting, delayed or active) and no live worker serves the account. */
   unserved: boolean;
+  /** Its leases: pending now, and events since the prefix was first used. */
+  leases: LeaseCounts;
 }
 
 /** Counts of one close queue by state (prioritized and waiting-children count as waiting). */
@@ -67,6 +70,15 @@ export function assertKnownAccount(account: string, names: readonly string[]): v
   if (!names.includes(account)) throw new BbReaperError('INVALID_OPTION', `no account \`${account}\` here: it is not configured, no close was enqueued for it and no worker serves it (accounts: ${names.join(', ')})`);
 }
 
+/**
+ * The accounts there are, `default` first: configured (in the asking process's accounts file),
+ * enqueued for (the registry) or served by a live worker.
+ */
+export async function knownAccountNames({ redis, prefix, workers, configured = [] }: { redis: Redis; prefix: string; workers: readonly WorkerStatus[]; configured?: readonly string[] }): Promise<string[]> {
+  const known = await readKnownAccounts(redis, prefix);
+  return [...new Set([DEFAULT_ACCOUNT, ...configured, ...known, ...servedAccounts(workers).keys()])].sort((a, b) => (a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b)));
+}
+
 /** Every account's view, sorted by name (`default` first); `account` keeps only that one. */
 export async function gatherAccountViews({
   redis,
@@ -82,15 +94,19 @@ export async function gatherAccountViews({
   account?: string;
 }): Promise<AccountView[]> {
   const served = servedAccounts(workers);
-  const known = await readKnownAccounts(redis, queues.prefix);
-  const names = [...new Set([...configured, ...known, ...served.keys()])].sort((a, b) => (a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b)));
+  const names = await knownAccountNames({ redis, prefix: queues.prefix, workers, configured });
   if (account !== undefined) assertKnownAccount(account, names);
   const chosen = account === undefined ? names : [account];
   const [letters, views] = await Promise.all([
     deadLetterIdsByAccount(queues),
-    Promise.all(chosen.map(async (name) => ({ name, queue: await closeQueueCounts(queues.closeQueueFor(name)), limiter: (await readLimiterState(redis, queues.prefix, name)) ?? null }))),
+    Promise.all(
+      chosen.map(async (name) => {
+        const [queue, limiter, leases] = await Promise.all([closeQueueCounts(queues.closeQueueFor(name)), readLimiterState(redis, queues.prefix, name), readLeaseCounts(redis, queues.prefix, Date.now(), name)]);
+        return { name, queue, limiter: limiter ?? null, leases };
+      }),
+    ),
   ]);
-  return views.map(({ name, queue, limiter }) => {
+  return views.map(({ name, queue, limiter, leases }) => {
     const workersServing = served.get(name) ?? 0;
     return {
       name,
@@ -100,6 +116,32 @@ export async function gatherAccountViews({
       limiter,
       workers: workersServing,
       unserved: workersServing === 0 && queue.waiting + queue.delayed + queue.active > 0,
+      leases,
     };
   });
+}
+
+/**
+ * A page of pending leases, soonest deadline first: every account's (those {@link knownAccountNames}
+ * gives), or `account`'s only (an unknown one throws `INVALID_OPTION` naming the accounts there
+ * are). What `lease --list` and `GET /api/leases` show.
+ */
+export async function readLeasePage({
+  redis,
+  queues,
+  configured = [],
+  account,
+  offset = 0,
+  limit = 100,
+}: {
+  redis: Redis;
+  queues: Pick<Queues, 'closeQueueFor' | 'prefix'>;
+  configured?: readonly string[];
+  account?: string;
+  offset?: number;
+  limit?: number;
+}): Promise<{ total: number; leases: LeaseInfo[] }> {
+  const names = await knownAccountNames({ redis, prefix: queues.prefix, workers: await readWorkers(redis, queues.prefix), configured });
+  if (account !== undefined) assertKnownAccount(account, names);
+  return listAccountsLeases({ queues, redis }, account !== undefined ? [account] : names, { offset, limit });
 }

@@ -6,7 +6,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from '../shared/redis.js';
-import { readLeaseCounts, type LeaseCounts } from '../leases/lease-store.js';
+import { sumLeaseCounts, type LeaseCounts } from '../leases/lease-store.js';
 import { readCountersByAccount, sumCounters, type CounterSnapshot } from '../metrics/counters.js';
 import type { MetricsSnapshot } from '../metrics/exposition.js';
 import { getQueueStats, type Queues, type QueueStats } from '../shared/queues.js';
@@ -63,13 +63,12 @@ export interface SnapshotSources {
 
 /** Reads everything from Redis in parallel (a handful of commands). */
 export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, configuredAccounts, account }: SnapshotSources): Promise<OpsSnapshot> {
-  const [stats, limiter, beats, countersByAccount, sweeps, leases] = await Promise.all([
+  const [stats, limiter, beats, countersByAccount, sweeps] = await Promise.all([
     getQueueStats(queues),
     readLimiterState(redis, queues.prefix),
     readWorkers(redis, queues.prefix, { windowMs: heartbeatMaxAgeMs }),
     readCountersByAccount(redis, queues.prefix),
     sweepQueue ? listSweepSchedules(sweepQueue) : Promise.resolve([]),
-    readLeaseCounts(redis, queues.prefix),
   ]);
   // Ages (and so liveness) are measured once everything is read, all at the same moment.
   const at = Date.now();
@@ -77,6 +76,7 @@ export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMa
   const counters = sumCounters(Object.values(countersByAccount));
   const minutesSaved = Object.values(counters.minutesSaved).reduce((a, b) => a + b, 0);
   const accounts = await gatherAccountViews({ redis, queues, workers, ...(configuredAccounts ? { configured: configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) });
+  const leases = sumLeaseCounts(accounts.map((a) => a.leases));
   return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, countersByAccount, sweeps, leases, minutesSaved, accounts };
 }
 
@@ -88,6 +88,7 @@ export function toMetricsSnapshot(s: OpsSnapshot): MetricsSnapshot {
     byAccount: s.countersByAccount,
     limiters: Object.fromEntries(s.accounts.map((a) => [a.name, a.limiter])),
     queues: { waiting, active, delayed, failed, dead },
+    leasesByAccount: Object.fromEntries(s.accounts.map((a) => [a.name, a.leases])),
     queuesByAccount: Object.fromEntries(s.accounts.map((a) => [a.name, { waiting: a.queue.waiting, active: a.queue.active, delayed: a.queue.delayed, failed: a.queue.failed, dead: a.deadLetters }])),
     limiter: s.limiter,
     workers: s.workers.filter((w) => w.alive).length,

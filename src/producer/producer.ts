@@ -1,8 +1,11 @@
-import { DEFAULT_PREFIX, keyPrefix } from '../shared/names.js';
+import { DEFAULT_ACCOUNT, DEFAULT_PREFIX, keyPrefix } from '../shared/names.js';
+import { noteAccountUsed } from '../shared/account-registry.js';
+import { printable } from '../shared/printable.js';
+import { LeaseError } from '../leases/lease-options.js';
 import { createQueues, type Queues } from '../shared/queues.js';
 import { Cluster, createRedis, DEFAULT_REDIS_URL, type Redis, type RedisSettings } from '../shared/redis.js';
 import { createLease, type Lease, type LeaseOptions } from '../leases/lease-handle.js';
-import type { CloseInput } from './close-request.js';
+import { checkAccountField, type CloseInput } from './close-request.js';
 import { enqueueCloses, type EnqueueOptions, type EnqueueReport } from './enqueue.js';
 
 export interface ProducerOptions extends Partial<RedisSettings> {
@@ -36,6 +39,15 @@ export interface Producer {
   close(): Promise<void>;
 }
 
+/** The account a lease names, checked: `INVALID_LEASE` naming the bad value. */
+function leaseAccount(opts: LeaseOptions | undefined): string {
+  const account: unknown = opts?.account;
+  if (account === undefined) return DEFAULT_ACCOUNT;
+  const problem = checkAccountField(account);
+  if (problem !== undefined) throw new LeaseError('INVALID_LEASE', `${problem}, got \`${printable(String(account).slice(0, 80))}\``);
+  return account as string;
+}
+
 export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefix = DEFAULT_PREFIX, ...settings }: ProducerOptions = {}): Producer {
   const redis = connection ?? createRedis({ ...settings, redisUrl }, { role: 'producer', name: 'bb-reaper:producer' });
   const queues = createQueues({ connection: redis, prefix: keyPrefix({ prefix, redisCluster: redis instanceof Cluster }) });
@@ -46,8 +58,12 @@ export function createProducer({ redisUrl = DEFAULT_REDIS_URL, connection, prefi
     closeSession: (sessionId, opts) => enqueueCloses(target, [sessionId], opts),
     closeSessions: (inputs, opts) => enqueueCloses(target, inputs, opts),
     closeSessionsFrom: (inputs, opts) => enqueueCloses(target, inputs, { collectJobIds: false, ...opts }),
-    // leases are the default account's for now (its queue): see the README's "Accounts"
-    lease: (sessionId, opts) => createLease({ queue: queues.closeQueue, redis }, sessionId, opts),
+    async lease(sessionId, opts) {
+      const account = leaseAccount(opts);
+      const lease = await createLease({ queue: queues.closeQueueFor(account), redis }, sessionId, opts);
+      if (lease.status === 'created') await noteAccountUsed(redis, queues.prefix, account);
+      return lease;
+    },
     async close() {
       await queues.close();
       if (!connection) await redis.quit().catch(() => redis.disconnect());

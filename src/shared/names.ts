@@ -178,7 +178,16 @@ export function keys(prefix: string) {
  * of them can be a job's key: BullMQ forbids `:` in job ids.
  */
 export function leaseKeys(prefix: string, account: string = DEFAULT_ACCOUNT) {
-  const base = `${accountKeyPrefix(prefix, account)}:${closeQueueName(account)}:leases`;
+  return queueLeaseKeys(accountKeyPrefix(prefix, account), closeQueueName(account));
+}
+
+/**
+ * The lease keys of one close queue, from its key prefix (BullMQ's `queue.opts.prefix`: the
+ * account's, see {@link accountKeyPrefix}) and its name: what {@link leaseKeys} gives for that
+ * account. Each account's leases live beside its own queue.
+ */
+export function queueLeaseKeys(queuePrefix: string, queueName: string) {
+  const base = `${queuePrefix}:${queueName}:leases`;
   return {
     /** Sorted set of the close job ids of pending leases, scored by deadline (ms epoch). */
     deadlines: `${base}:deadlines`,

@@ -3,8 +3,8 @@ import type { Redis } from '../shared/redis.js';
 import { z } from 'zod';
 import type { Queue } from 'bullmq';
 import { BrowserbaseError } from '../browserbase/errors.js';
-import { listLeases } from '../leases/lease-store.js';
 import { renderMetrics } from '../metrics/exposition.js';
+import { readLeasePage } from '../ops/accounts.js';
 import { purgeLetters, readDeadLetterPage, redriveLetters } from '../ops/dead-letters.js';
 import { BbReaperError } from '../shared/errors.js';
 import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE } from '../shared/names.js';
@@ -57,6 +57,7 @@ const leasesQuery = z.object({
     .min(1, { error: `expected \`limit\` to be an integer from 1 to ${MAX_LEASE_PAGE}` })
     .max(MAX_LEASE_PAGE, { error: `expected \`limit\` to be an integer from 1 to ${MAX_LEASE_PAGE}` })
     .default(100),
+  account: accountField.optional(),
 });
 
 /** `POST /api/dlq/purge`: an empty body purges every letter; `{"account": "prod"}` only that account's. */
@@ -147,7 +148,13 @@ export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQu
   app.get('/api/leases', async (request, reply) => {
     const parsed = leasesQuery.safeParse(request.query ?? {});
     if (!parsed.success) return badRequest(reply, parsed.error);
-    return { at: Date.now(), ...(await listLeases({ queue: queues.closeQueue, redis }, parsed.data)) };
+    const { account, offset, limit } = parsed.data;
+    try {
+      return { at: Date.now(), ...(await readLeasePage({ redis, queues, offset, limit, ...(configuredAccounts ? { configured: configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) })) };
+    } catch (err) {
+      if (err instanceof BbReaperError && err.code === 'INVALID_OPTION') return reply.code(404).send({ error: 'UNKNOWN_ACCOUNT', message: err.message });
+      throw err;
+    }
   });
 
   app.get('/api/dlq', async (request, reply) => {

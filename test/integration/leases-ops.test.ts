@@ -36,11 +36,11 @@ describe('leases in the operator views', () => {
     const families = parsePrometheusText((await send(`${ui.url}/metrics`)).body);
     const value = (name: string, labels: Record<string, string> = {}) =>
       families.get(name)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-    expect(value('bb_reaper_leases_active')).toBe(3);
-    expect(value('bb_reaper_leases_due')).toBe(1);
-    expect(value('bb_reaper_lease_events_total', { event: 'renewed' })).toBe(1);
-    expect(value('bb_reaper_lease_events_total', { event: 'cancelled' })).toBe(1);
-    expect(value('bb_reaper_lease_events_total', { event: 'fired' })).toBe(0);
+    expect(value('bb_reaper_leases_active', { account: 'default' })).toBe(3);
+    expect(value('bb_reaper_leases_due', { account: 'default' })).toBe(1);
+    expect(value('bb_reaper_lease_events_total', { account: 'default', event: 'renewed' })).toBe(1);
+    expect(value('bb_reaper_lease_events_total', { account: 'default', event: 'cancelled' })).toBe(1);
+    expect(value('bb_reaper_lease_events_total', { account: 'default', event: 'fired' })).toBe(0);
     expect(value('bb_reaper_browser_minutes_saved_total', { account: 'default' })).toBeCloseTo(12.75, 5);
 
     const board = (await send(`${ui.url}/ui/api/queues?activeQueue=close&status=delayed`)).json<{ queues: Array<{ name: string; jobs: Array<{ name: string }> }> }>();
