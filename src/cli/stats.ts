@@ -6,7 +6,7 @@ import { gatherOpsSnapshot } from '../ops/snapshot.js';
 import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { createQueues, type QueueStats } from '../shared/queues.js';
-import { createSweepQueue, type SweepSchedule } from '../sweep/scheduler.js';
+import { createSweepQueues, type SweepSchedule } from '../sweep/scheduler.js';
 import type { LimiterState } from '../worker/limiter-state.js';
 import type { LeaseCounts } from '../leases/lease-store.js';
 import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
@@ -57,11 +57,11 @@ export function register(program: Command): void {
       const config = loadConfig(opts, opts.slots && !opts.healthcheck ? ['apiKey'] : [], { keysFor: opts.slots && !opts.healthcheck ? [account] : [] });
       const redis = await connectRedis(config, 'cli-stats');
       const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
-      const sweepQueue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
+      const sweepQueues = createSweepQueues({ connection: redis, prefix: keyPrefix(config) });
       try {
         let s;
         try {
-          s = await gatherOpsSnapshot({ redis, queues, sweepQueue, configuredAccounts: config.accounts.map((a) => a.name), ...(opts.account !== undefined ? { account } : {}) });
+          s = await gatherOpsSnapshot({ redis, queues, sweepQueues, configuredAccounts: config.accounts.map((a) => a.name), ...(opts.account !== undefined ? { account } : {}) });
         } catch (err) {
           if (err instanceof BbReaperError && err.code === 'INVALID_OPTION') throw new CliError(`--account: ${err.message}`, EXIT.USAGE);
           throw err;
@@ -73,7 +73,7 @@ export function register(program: Command): void {
         else printOut(formatStats(report, s.at) + (report.slots ? `\n${formatSlots(report.slots)}` : ''));
         return EXIT.OK;
       } finally {
-        await sweepQueue.close();
+        await sweepQueues.close();
         await queues.close();
         await closeRedis(redis);
       }

@@ -8,14 +8,18 @@ import { formatDuration } from '../shared/duration.js';
 import type { SweepParams } from '../sweep/find-orphans.js';
 import { runSweep, type SweepReport } from '../sweep/run-sweep.js';
 import {
-  createSweepQueue,
+  createSweepQueues,
   DEFAULT_SCHEDULE_NAME,
-  listSweepSchedules,
+  listAccountsSweepSchedules,
   MIN_SWEEP_EVERY_MS,
+  type SweepQueues,
   removeSweepSchedule,
   SCHEDULE_NAME_PATTERN,
   upsertSweepSchedule,
 } from '../sweep/scheduler.js';
+import { noteAccountUsed } from '../shared/account-registry.js';
+import { knownAccountNames } from '../ops/accounts.js';
+import { readWorkers } from '../ops/liveness.js';
 import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
 import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { clientFor } from './toolkit/api-client.js';
@@ -68,7 +72,7 @@ export function register(program: Command): void {
     .option('--list', 'list recurring sweeps')
     .addOption(new Option('--name <name>', 'name of the recurring sweep (several can coexist)').argParser(parseScheduleName).default(DEFAULT_SCHEDULE_NAME))
     .option('--json', 'print the report as JSON on stdout')
-    .option('--all-accounts', 'sweep every account of the accounts file, each with its own key (one report per account)');
+    .option('--all-accounts', 'sweep every account of the accounts file, each with its own key (one report per account); with --every / --stop, register or remove the schedule of each');
   addAccountOption(addConfigOptions(cmd, [...REDIS_SETTINGS, 'prefix', 'apiKey', 'baseUrl', 'projectId']));
   cmd.addHelpText(
     'after',
@@ -78,6 +82,9 @@ Examples:
   bb-reaper sweep --older-than 2h --q "user_metadata['env']:'ci'" --wait
   bb-reaper sweep --older-than 30m --every 5m      # workers sweep every 5 minutes
   bb-reaper sweep --stop
+  bb-reaper sweep --older-than 30m --all-accounts  # every account, each with its own key
+  bb-reaper sweep --older-than 30m --every 5m --account prod   # prod's workers sweep prod
+  bb-reaper sweep --list                           # every account's recurring sweeps
 
 A sweep that runs now needs BROWSERBASE_API_KEY; --every, --stop and --list only need Redis.
 Exit codes: 0 done; 1 runtime failure; 2 invalid usage (or a query the API rejected);
@@ -92,6 +99,8 @@ async function runSweepCommand(opts: SweepOptions): Promise<number> {
   if (opts.stop || opts.list) {
     const extra = (['olderThan', 'q', 'includeKeepAlive', 'dryRun', 'wait'] as const).filter((k) => opts[k] !== undefined);
     if (extra.length > 0) throw usageError(`--${opts.stop ? 'stop' : 'list'} takes no sweep parameters (got ${extra.map(flagOf).join(', ')})`);
+    if (opts.allAccounts && opts.account !== undefined) throw usageError('use --account or --all-accounts, not both');
+    if (opts.list && opts.allAccounts) throw usageError('--list shows every account\'s recurring sweeps already (--account NAME for one)');
     const config = loadConfig(opts);
     return opts.stop ? stopSchedule(config, opts) : listSchedules(config, opts);
   }
@@ -104,9 +113,6 @@ async function runSweepCommand(opts: SweepOptions): Promise<number> {
   if (opts.allAccounts && opts.account !== undefined) throw usageError('use --account or --all-accounts, not both');
   if (opts.every !== undefined) {
     if (opts.dryRun || opts.wait) throw usageError(`--every cannot be combined with ${opts.dryRun ? '--dry-run' : '--wait'}`);
-    if (opts.allAccounts || (opts.account !== undefined && opts.account !== DEFAULT_ACCOUNT)) {
-      throw usageError('recurring sweeps (--every) sweep the default account in this version; sweep other accounts now with --account NAME or --all-accounts (e.g. from cron)');
-    }
     return registerSchedule(loadConfig(opts), opts, opts.every, params);
   }
   if (opts.dryRun && opts.wait) throw usageError('--wait cannot be combined with --dry-run');
@@ -220,42 +226,69 @@ function printSweepReport(r: SweepReport, params: SweepParams): void {
   else if (r.enqueued) printOut(`enqueued closes: accepted ${r.enqueued.accepted}, duplicate ${r.enqueued.duplicates}${r.enqueued.invalid ? `, invalid ${r.enqueued.invalid}` : ''}\n`);
 }
 
-async function withSweepQueue<T>(config: Config, fn: (q: ReturnType<typeof createSweepQueue>, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
+/** The accounts `--account` / `--all-accounts` name for a schedule: one, or every account of the accounts file. */
+function scheduleAccounts(config: Config, opts: SweepOptions): string[] {
+  return opts.allAccounts ? config.accounts.map((a) => a.name) : [accountOption(opts)];
+}
+
+async function withSweepQueues<T>(config: Config, fn: (q: SweepQueues, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
   const redis = await connectRedis(config, 'cli-sweep');
-  const queue = createSweepQueue({ connection: redis, prefix: keyPrefix(config) });
+  const queues = createSweepQueues({ connection: redis, prefix: keyPrefix(config) });
   try {
-    return await fn(queue, redis);
+    return await fn(queues, redis);
   } finally {
-    await queue.close();
+    await queues.close();
     await closeRedis(redis);
   }
 }
 
+/**
+ * Registers the recurring sweep in the sweep queue of each account named: the workers that serve
+ * that account (and hold its key) run it and enqueue the closes for it.
+ */
 async function registerSchedule(config: Config, opts: SweepOptions, everyMs: number, params: SweepParams): Promise<number> {
-  return withSweepQueue(config, async (queue, redis) => {
-    const schedule = await upsertSweepSchedule(queue, { name: opts.name, everyMs, params });
-    if (opts.json) printJson({ registered: schedule });
+  return withSweepQueues(config, async (queues, redis) => {
+    const accounts = scheduleAccounts(config, opts);
+    const registered = [];
+    for (const account of accounts) {
+      registered.push(await upsertSweepSchedule(queues.for(account), { name: opts.name, everyMs, params }));
+      await noteAccountUsed(redis, keyPrefix(config), account);
+    }
+    if (opts.json) printJson(opts.allAccounts ? { registered } : { registered: registered[0] });
     else {
-      printOut(`registered recurring sweep \`${printable(schedule.name)}\`: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(keyPrefix(config))}\`)\n`);
-      printOut('the first sweep runs now; `bb-reaper worker` processes run them (they hold the API key); remove with `bb-reaper sweep --stop' + (opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`) + '`\n');
-      await warnIfNoWorker(redis, keyPrefix(config));
+      for (const schedule of registered) {
+        const of = schedule.account === DEFAULT_ACCOUNT && !opts.allAccounts ? '' : ` of account \`${printable(schedule.account)}\``;
+        printOut(`registered recurring sweep \`${printable(schedule.name)}\`${of}: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(keyPrefix(config))}\`)\n`);
+      }
+      const stop = `bb-reaper sweep --stop${opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`}${opts.allAccounts ? ' --all-accounts' : opts.account !== undefined ? ` --account ${opts.account}` : ''}`;
+      printOut(`the first sweep runs now; \`bb-reaper worker\` processes serving the account run them (they hold its API key); remove with \`${stop}\`\n`);
+      await warnIfNoWorker(redis, keyPrefix(config), { accounts });
     }
     return EXIT.OK;
   });
 }
 
 async function stopSchedule(config: Config, opts: SweepOptions): Promise<number> {
-  return withSweepQueue(config, async (queue) => {
-    const removed = await removeSweepSchedule(queue, opts.name);
-    if (opts.json) printJson({ removed, name: opts.name });
-    else printOut(removed ? `removed recurring sweep \`${opts.name}\`\n` : `no recurring sweep named \`${opts.name}\`\n`);
+  return withSweepQueues(config, async (queues) => {
+    const accounts = scheduleAccounts(config, opts);
+    const outcomes: Array<{ account: string; removed: boolean }> = [];
+    for (const account of accounts) outcomes.push({ account, removed: await removeSweepSchedule(queues.for(account), opts.name) });
+    if (opts.json) printJson(opts.allAccounts ? { name: opts.name, accounts: outcomes } : { removed: outcomes[0]?.removed ?? false, name: opts.name, account: accounts[0] });
+    else {
+      for (const { account, removed } of outcomes) {
+        const of = account === DEFAULT_ACCOUNT && !opts.allAccounts ? '' : ` of account \`${printable(account)}\``;
+        printOut(removed ? `removed recurring sweep \`${opts.name}\`${of}\n` : `no recurring sweep named \`${opts.name}\`${of}\n`);
+      }
+    }
     return EXIT.OK;
   });
 }
 
 async function listSchedules(config: Config, opts: SweepOptions): Promise<number> {
-  return withSweepQueue(config, async (queue) => {
-    const schedules = await listSweepSchedules(queue);
+  return withSweepQueues(config, async (queues, redis) => {
+    const names = await knownAccountNames({ redis, prefix: keyPrefix(config), workers: await readWorkers(redis, keyPrefix(config)), configured: config.accounts.map((a) => a.name) });
+    if (opts.account !== undefined && !names.includes(opts.account)) throw usageError(`--account: no account \`${printable(opts.account)}\` here: it is not configured, no close was enqueued for it and no worker serves it (accounts: ${names.join(', ')})`);
+    const schedules = await listAccountsSweepSchedules(queues, opts.account !== undefined ? [opts.account] : names);
     if (opts.json) printJson(schedules);
     else printOut(schedules.length === 0 ? 'no recurring sweeps\n' : formatSchedules(schedules));
     return EXIT.OK;

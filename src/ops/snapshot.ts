@@ -4,13 +4,12 @@
  * agree: the same counts (dead letters in {@link DEAD_LETTER_STATES}) and the same liveness rule
  * (`ops/liveness.ts`).
  */
-import type { Queue } from 'bullmq';
 import type { Redis } from '../shared/redis.js';
 import { sumLeaseCounts, type LeaseCounts } from '../leases/lease-store.js';
 import { readCountersByAccount, sumCounters, type CounterSnapshot } from '../metrics/counters.js';
 import type { MetricsSnapshot } from '../metrics/exposition.js';
 import { getQueueStats, type Queues, type QueueStats } from '../shared/queues.js';
-import { listSweepSchedules, type SweepJobData, type SweepSchedule } from '../sweep/scheduler.js';
+import { listAccountsSweepSchedules, type SweepQueues, type SweepSchedule } from '../sweep/scheduler.js';
 import { readLimiterState, type LimiterState } from '../worker/limiter-state.js';
 import { gatherAccountViews, type AccountView } from './accounts.js';
 import { isWorkerAlive, readWorkers, WORKER_ALIVE_WITHIN_MS, type WorkerStatus } from './liveness.js';
@@ -48,8 +47,8 @@ export interface OpsSnapshot {
 export interface SnapshotSources {
   redis: Redis;
   queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>;
-  /** The sweep queue, for the recurring sweeps. */
-  sweepQueue?: Queue<SweepJobData>;
+  /** The sweep queues, for each account's recurring sweeps. */
+  sweepQueues?: SweepQueues;
   /**
    * Heartbeat age beyond which a worker is not alive, ms. Default (and what the CLI always uses):
    * {@link WORKER_ALIVE_WITHIN_MS}.
@@ -62,13 +61,12 @@ export interface SnapshotSources {
 }
 
 /** Reads everything from Redis in parallel (a handful of commands). */
-export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, configuredAccounts, account }: SnapshotSources): Promise<OpsSnapshot> {
-  const [stats, limiter, beats, countersByAccount, sweeps] = await Promise.all([
+export async function gatherOpsSnapshot({ redis, queues, sweepQueues, heartbeatMaxAgeMs = WORKER_ALIVE_WITHIN_MS, configuredAccounts, account }: SnapshotSources): Promise<OpsSnapshot> {
+  const [stats, limiter, beats, countersByAccount] = await Promise.all([
     getQueueStats(queues),
     readLimiterState(redis, queues.prefix),
     readWorkers(redis, queues.prefix, { windowMs: heartbeatMaxAgeMs }),
     readCountersByAccount(redis, queues.prefix),
-    sweepQueue ? listSweepSchedules(sweepQueue) : Promise.resolve([]),
   ]);
   // Ages (and so liveness) are measured once everything is read, all at the same moment.
   const at = Date.now();
@@ -77,6 +75,7 @@ export async function gatherOpsSnapshot({ redis, queues, sweepQueue, heartbeatMa
   const minutesSaved = Object.values(counters.minutesSaved).reduce((a, b) => a + b, 0);
   const accounts = await gatherAccountViews({ redis, queues, workers, ...(configuredAccounts ? { configured: configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) });
   const leases = sumLeaseCounts(accounts.map((a) => a.leases));
+  const sweeps = sweepQueues ? await listAccountsSweepSchedules(sweepQueues, accounts.map((a) => a.name)) : [];
   return { at, prefix: queues.prefix, queues: stats, limiter: limiter ?? null, workers, counters, countersByAccount, sweeps, leases, minutesSaved, accounts };
 }
 

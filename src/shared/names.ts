@@ -34,6 +34,22 @@ export function closeQueueName(account: string = DEFAULT_ACCOUNT): string {
   return account === DEFAULT_ACCOUNT ? CLOSE_QUEUE : `${CLOSE_QUEUE}@${account}`;
 }
 
+/**
+ * The queue of one account's recurring sweeps: `sweep` for `default`, `sweep@<account>` (under the
+ * account's prefix) for the others, so only the workers that serve an account (and hold its key)
+ * run its sweeps.
+ */
+export function sweepQueueName(account: string = DEFAULT_ACCOUNT): string {
+  return account === DEFAULT_ACCOUNT ? SWEEP_QUEUE : `${SWEEP_QUEUE}@${account}`;
+}
+
+/** The account whose sweep queue this is, or undefined for a name that is no sweep queue. */
+export function accountOfSweepQueue(queueName: string): string | undefined {
+  if (queueName === SWEEP_QUEUE) return DEFAULT_ACCOUNT;
+  const account = queueName.startsWith(`${SWEEP_QUEUE}@`) ? queueName.slice(SWEEP_QUEUE.length + 1) : undefined;
+  return account !== undefined && ACCOUNT_NAME_PATTERN.test(account) ? account : undefined;
+}
+
 /** The account whose queue this is, or undefined for a name that is no close queue. */
 export function accountOfQueue(queueName: string): string | undefined {
   if (queueName === CLOSE_QUEUE) return DEFAULT_ACCOUNT;

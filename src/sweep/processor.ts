@@ -4,15 +4,18 @@ import type { BrowserbaseClient } from '../browserbase/index.js';
 import type { Logger } from '../shared/logger.js';
 import { createQueues } from '../shared/queues.js';
 import { runSweep } from './run-sweep.js';
-import { SWEEP_QUEUE, type SweepJobData } from './scheduler.js';
+import { accountKeyPrefix, DEFAULT_ACCOUNT, sweepQueueName } from '../shared/names.js';
+import type { SweepJobData } from './scheduler.js';
 
 export interface SweepProcessorOptions {
   /** A worker-role ioredis connection (`maxRetriesPerRequest: null`); the caller keeps owning it. */
   connection: Redis;
   /** Key prefix (`BB_REAPER_PREFIX`). */
   prefix: string;
-  /** The Browserbase client that lists sessions (the worker's, with its API key). */
+  /** The Browserbase client that lists sessions (the worker's, with the account's API key). */
   client: BrowserbaseClient;
+  /** The account whose sweeps this runs (its sweep queue) and whose closes they enqueue. Default `default`. */
+  account?: string;
   logger: Logger;
 }
 
@@ -38,14 +41,14 @@ export interface SweepProcessor {
  * closes (source `sweep`). One sweep at a time per process; closes are idempotent, so two
  * processes sweeping at once only produce duplicates, which are no-ops.
  */
-export function startSweepProcessor({ connection, prefix, client, logger }: SweepProcessorOptions): SweepProcessor {
+export function startSweepProcessor({ connection, prefix, client, account = DEFAULT_ACCOUNT, logger }: SweepProcessorOptions): SweepProcessor {
   const queues = createQueues({ connection, prefix });
-  const log = logger.child({ component: 'sweep' });
+  const log = logger.child({ component: 'sweep', ...(account !== DEFAULT_ACCOUNT ? { account } : {}) });
   const worker = new Worker<SweepJobData, SweepJobResult>(
-    SWEEP_QUEUE,
+    sweepQueueName(account),
     async (job, _token, signal) => {
       const params = parseSweepJobData(job.data);
-      const r = await runSweep({ client, target: { queues, redis: connection }, params, ...(signal ? { signal } : {}) });
+      const r = await runSweep({ client, target: { queues, redis: connection }, params, account, ...(signal ? { signal } : {}) });
       const result: SweepJobResult = {
         scanned: r.scanned,
         orphans: r.orphans.length,
@@ -57,7 +60,7 @@ export function startSweepProcessor({ connection, prefix, client, logger }: Swee
       log.info({ jobId: job.id, ...result, olderThanMs: job.data.olderThanMs, q: job.data.q }, 'orphan sweep done');
       return result;
     },
-    { connection, prefix, concurrency: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    { connection, prefix: accountKeyPrefix(prefix, account), concurrency: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
   );
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message, code: (err as { code?: string }).code }, 'orphan sweep failed; the next run will try again'));
   worker.on('error', (err) => log.warn({ err: err.message }, 'sweep processor error'));

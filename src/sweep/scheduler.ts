@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from '../shared/redis.js';
-import { SWEEP_QUEUE } from '../shared/names.js';
+import { accountKeyPrefix, accountOfSweepQueue, DEFAULT_ACCOUNT, SWEEP_QUEUE, sweepQueueName } from '../shared/names.js';
 import { assertClusterSafePrefix } from '../shared/queues.js';
 import type { SweepParams } from './find-orphans.js';
 
@@ -17,8 +17,10 @@ export const MIN_SWEEP_EVERY_MS = 10_000;
 export type SweepJobData = SweepParams;
 
 export interface SweepSchedule {
-  /** The schedule's name (`--name`). */
+  /** The schedule's name (`--name`), unique within its account. */
   name: string;
+  /** The account it sweeps (whose sweep queue holds it; its workers run it with its key). */
+  account: string;
   /** Interval in ms. */
   everyMs: number;
   /** Next run, ms since the epoch (when known). */
@@ -34,12 +36,33 @@ const schedulerId = (name: string) => {
   return `${SWEEP_JOB_NAME}-${name}`;
 };
 
-/** The sweep queue on a connection the caller owns. Close it after use. */
-export function createSweepQueue({ connection, prefix }: { connection: Redis; prefix: string }): Queue<SweepJobData> {
+/** One account's sweep queue (`sweepQueueName`; default `default`'s) on a connection the caller owns. Close it after use. */
+export function createSweepQueue({ connection, prefix, account = DEFAULT_ACCOUNT }: { connection: Redis; prefix: string; account?: string }): Queue<SweepJobData> {
   assertClusterSafePrefix(connection, prefix);
-  const q = new Queue<SweepJobData>(SWEEP_QUEUE, { connection, prefix });
+  const q = new Queue<SweepJobData>(sweepQueueName(account), { connection, prefix: accountKeyPrefix(prefix, account) });
   q.on('error', () => {});
   return q;
+}
+
+/** Every account's sweep queue, opened on first use on one connection the caller owns. */
+export interface SweepQueues {
+  for(account: string): Queue<SweepJobData>;
+  close(): Promise<void>;
+}
+
+export function createSweepQueues({ connection, prefix }: { connection: Redis; prefix: string }): SweepQueues {
+  const open = new Map<string, Queue<SweepJobData>>();
+  return {
+    for(account) {
+      let q = open.get(account);
+      if (!q) open.set(account, (q = createSweepQueue({ connection, prefix, account })));
+      return q;
+    },
+    async close() {
+      await Promise.all([...open.values()].map((q) => q.close()));
+      open.clear();
+    },
+  };
 }
 
 /**
@@ -54,7 +77,7 @@ export async function upsertSweepSchedule(queue: Queue<SweepJobData>, { name = D
     data,
     opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
   });
-  return { name, everyMs, params: data };
+  return { name, account: accountOfSweepQueue(queue.name) ?? DEFAULT_ACCOUNT, everyMs, params: data };
 }
 
 /**
@@ -71,15 +94,23 @@ export async function removeSweepSchedule(queue: Queue<SweepJobData>, name = DEF
   return removed;
 }
 
-/** Every recurring sweep under the prefix, soonest first. */
+/** The recurring sweeps of one account (its sweep queue), soonest first. */
 export async function listSweepSchedules(queue: Queue<SweepJobData>): Promise<SweepSchedule[]> {
   const all = await queue.getJobSchedulers(0, -1, true);
+  const account = accountOfSweepQueue(queue.name) ?? DEFAULT_ACCOUNT;
   return all
     .filter((s) => typeof s.key === 'string' && s.key.startsWith(`${SWEEP_JOB_NAME}-`))
     .map((s) => ({
       name: s.key.slice(SWEEP_JOB_NAME.length + 1),
+      account,
       everyMs: Number(s.every ?? 0),
       ...(s.next !== undefined ? { next: Number(s.next) } : {}),
       params: (s.template?.data ?? { olderThanMs: 0 }) as SweepParams,
     }));
+}
+
+/** The recurring sweeps of several accounts, soonest first. */
+export async function listAccountsSweepSchedules(queues: SweepQueues, accounts: readonly string[]): Promise<SweepSchedule[]> {
+  const lists = await Promise.all(accounts.map((a) => listSweepSchedules(queues.for(a))));
+  return lists.flat().sort((a, b) => (a.next ?? Infinity) - (b.next ?? Infinity) || a.account.localeCompare(b.account) || a.name.localeCompare(b.name));
 }

@@ -5,7 +5,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { readKnownAccounts } from '../shared/account-registry.js';
-import { closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT } from '../shared/names.js';
+import { closeQueueName, DEAD_LETTER_QUEUE, DEFAULT_ACCOUNT, sweepQueueName } from '../shared/names.js';
+import type { SweepQueues } from '../sweep/scheduler.js';
 import type { Redis } from '../shared/redis.js';
 import type { Queues } from '../shared/queues.js';
 import { formatCloseData, formatCloseName, formatCloseResult, formatDeadLetterData, formatDeadLetterName } from './job-format.js';
@@ -75,7 +76,7 @@ function adapterWith(queue: Queue, options: ConstructorParameters<typeof BullMQA
 export async function mountBoard(
   app: FastifyInstance,
   queues: Pick<Queues, 'closeQueue' | 'closeQueueFor' | 'closeQueueOf' | 'deadLetterQueue' | 'prefix'>,
-  sweepQueue?: Queue,
+  sweepQueues?: SweepQueues,
   accounts: { configured?: readonly string[]; redis?: Redis; refreshMs?: number } = {},
 ): Promise<{ close(): void }> {
   // One close queue per account: `close` for default, `close@<account>` for the others.
@@ -102,10 +103,14 @@ export async function mountBoard(
     { name: formatDeadLetterName, data: formatDeadLetterData },
   );
 
-  // Recurring sweeps (`bb-reaper sweep --every`): read-only, to see each run's counts.
-  const sweeps = sweepQueue
-    ? [new BullMQAdapter(sweepQueue, { readOnlyMode: true, displayName: 'sweep', description: 'Recurring orphan sweeps and what each run found (scanned, orphans, enqueued). Manage them with `bb-reaper sweep --every / --stop`.' })]
-    : [];
+  // Recurring sweeps (`bb-reaper sweep --every`), one queue per account: read-only, to see each run's counts.
+  const sweepAdapter = (account: string, q: Queue) =>
+    new BullMQAdapter(q, {
+      readOnlyMode: true,
+      displayName: sweepQueueName(account),
+      description: `Recurring orphan sweeps${account === DEFAULT_ACCOUNT ? '' : ` of the account ${account}`} and what each run found (scanned, orphans, enqueued). Manage them with \`bb-reaper sweep --every / --stop${account === DEFAULT_ACCOUNT ? '' : ` --account ${account}`}\`.`,
+    });
+  const sweeps = sweepQueues ? [...shown].sort((a, b) => (a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b))).map((a) => sweepAdapter(a, sweepQueues.for(a))) : [];
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
@@ -133,6 +138,7 @@ export async function mountBoard(
       if (shown.has(a)) continue;
       shown.add(a);
       board.addQueue(closeAdapter(a));
+      if (sweepQueues) board.addQueue(sweepAdapter(a, sweepQueues.for(a)));
     }
   };
   await refresh().catch(() => {});

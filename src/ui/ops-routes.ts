@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Redis } from '../shared/redis.js';
 import { z } from 'zod';
-import type { Queue } from 'bullmq';
 import { BrowserbaseError } from '../browserbase/errors.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { readLeasePage } from '../ops/accounts.js';
@@ -11,7 +10,7 @@ import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE } from '../shared/names.js';
 import { DEFAULT_OLDEST_LIMIT, MAX_SLOTS_LIMIT, readSlots, type SlotsClient } from '../ops/slots.js';
 import { gatherOpsSnapshot, toMetricsSnapshot } from '../ops/snapshot.js';
 import type { Queues } from '../shared/queues.js';
-import type { SweepJobData } from '../sweep/scheduler.js';
+import type { SweepQueues } from '../sweep/scheduler.js';
 
 /** Most dead letters one `GET /api/dlq` returns. */
 export const MAX_DLQ_PAGE = 1000;
@@ -96,8 +95,8 @@ function badRequest(reply: FastifyReply, error: z.ZodError) {
 export interface OpsRoutesOptions {
   redis: Redis;
   queues: Queues;
-  /** For the recurring sweeps in `/api/stats`. */
-  sweepQueue?: Queue<SweepJobData>;
+  /** For each account's recurring sweeps in `/api/stats`. */
+  sweepQueues?: SweepQueues;
   heartbeatMaxAgeMs: number;
   /** For `GET /api/slots`: a Browserbase client and the configured project. Default: none (the route answers 503). */
   slots?: { client: SlotsClient; projectId?: string };
@@ -111,9 +110,9 @@ export interface OpsRoutesOptions {
  * `GET /api/leases?offset&limit`. An adapter only: it
  * checks the request and calls the ops layer (`src/ops/`), which `bb-reaper stats` and `dlq` call too.
  */
-export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueue, heartbeatMaxAgeMs, slots, configuredAccounts }: OpsRoutesOptions): void {
+export function registerOpsRoutes(app: FastifyInstance, { redis, queues, sweepQueues, heartbeatMaxAgeMs, slots, configuredAccounts }: OpsRoutesOptions): void {
   const snapshot = (account?: string) =>
-    gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs, ...(sweepQueue ? { sweepQueue } : {}), ...(configuredAccounts ? { configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) });
+    gatherOpsSnapshot({ redis, queues, heartbeatMaxAgeMs, ...(sweepQueues ? { sweepQueues } : {}), ...(configuredAccounts ? { configuredAccounts } : {}), ...(account !== undefined ? { account } : {}) });
 
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await renderMetrics(toMetricsSnapshot(await snapshot()));

@@ -8,7 +8,7 @@ import { createQueues } from '../shared/queues.js';
 import { keyPrefix } from '../shared/names.js';
 import { createRedis, type Redis, type RedisSettings } from '../shared/redis.js';
 import { settlesWithin } from '../shared/time-limit.js';
-import { createSweepQueue } from '../sweep/scheduler.js';
+import { createSweepQueues } from '../sweep/scheduler.js';
 import type { SlotsClient } from '../ops/slots.js';
 import { assertSafeBind, createAuthHook, type LoginThrottleOptions, type UiCredentials } from './auth.js';
 import { BOARD_PATH, mountBoard } from './board.js';
@@ -82,7 +82,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   // The DLQ processor is a BullMQ worker: it needs a connection that waits out Redis restarts.
   const workerRedis = connection ?? createRedis(config, { role: 'worker', name: 'bb-reaper:ui-dlq' });
   const queues = createQueues({ connection: redis, prefix });
-  const sweepQueue = createSweepQueue({ connection: redis, prefix });
+  const sweepQueues = createSweepQueues({ connection: redis, prefix });
 
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
   if (credentials) app.addHook('onRequest', createAuthHook(credentials, loginThrottle ? { throttle: loginThrottle } : {}));
@@ -100,8 +100,8 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
   app.get('/', async (_request, reply) => reply.redirect(BOARD_PATH));
   registerHealthRoutes(app, { redis, prefix, heartbeatMaxAgeMs });
   const configuredAccounts = config.accounts?.map((a) => a.name);
-  registerOpsRoutes(app, { redis, queues, sweepQueue, heartbeatMaxAgeMs, ...(slots ? { slots } : {}), ...(configuredAccounts ? { configuredAccounts } : {}) });
-  const boardReady = mountBoard(app, queues, sweepQueue, { redis, ...(configuredAccounts ? { configured: configuredAccounts } : {}) });
+  registerOpsRoutes(app, { redis, queues, sweepQueues, heartbeatMaxAgeMs, ...(slots ? { slots } : {}), ...(configuredAccounts ? { configuredAccounts } : {}) });
+  const boardReady = mountBoard(app, queues, sweepQueues, { redis, ...(configuredAccounts ? { configured: configuredAccounts } : {}) });
 
   let url: string | undefined;
   let processor: { close(): Promise<void> } | undefined;
@@ -132,7 +132,7 @@ export function createUiServer({ config, connection, logger, heartbeatMaxAgeMs =
           log.warn({ closeTimeoutMs }, 'dead-letter processor did not stop in time (BullMQ waits for a reconnecting connection, taskforcesh/bullmq#4656); going on');
         }
         await queues.close();
-        await sweepQueue.close();
+        await sweepQueues.close();
         if (!connection) {
           await Promise.all([redis.quit().catch(() => redis.disconnect()), workerRedis.quit().catch(() => workerRedis.disconnect())]);
         }

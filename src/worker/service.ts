@@ -207,8 +207,8 @@ export async function startWorkerService({
     },
   });
   const bridge = ingress ? startIngressBridge({ connection, prefix, logger }) : undefined;
-  const sweepClient = clients.get(DEFAULT_ACCOUNT) ?? (clients.get(names[0] as string) as BrowserbaseClient);
-  const sweeper = sweeps ? startSweepProcessor({ connection, prefix, client: sweepClient, logger }) : undefined;
+  // Each served account's recurring sweeps, listed with its own key and enqueued for it.
+  const sweepers = sweeps ? names.map((account) => startSweepProcessor({ connection, prefix, client: clients.get(account) as BrowserbaseClient, account, logger })) : [];
   let closing: Promise<void> | undefined;
   return {
     closeWorker: first,
@@ -220,7 +220,7 @@ export async function startWorkerService({
       }
       closing = (async () => {
         await bridge?.close();
-        await sweeper?.close();
+        await Promise.all(sweepers.map((w) => w.close()));
         await drain.close();
         await stopWorkers(force);
         await metrics.close().catch(() => {});

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueues } from '../../src/shared/queues.js';
 import { createRedis } from '../../src/shared/redis.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
-import { runCli } from '../helpers/cli-process.js';
+import { runCli, spawnCli } from '../helpers/cli-process.js';
+import { waitFor } from '../helpers/wait.js';
 import { testRedisUrl, trackRedis, uniquePrefix } from '../helpers/context.js';
 
 const PROD_KEY = 'acct-cli-prod-key-0001';
@@ -113,8 +114,6 @@ describe('--account on the commands that call the API', () => {
     expect(human.stdout).toMatch(/== account prod ==[\s\S]*== account staging ==/);
     noKeys(swept.stdout + swept.stderr + human.stdout + human.stderr);
     expect(swept.stdout + swept.stderr).not.toContain('acct-cli-broken-key-9999');
-    const every = await runCli(['sweep', '--older-than', '10m', '--every', '5m', '--all-accounts'], { env: e });
-    expect(every.code).toBe(2);
     const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
     const queues = createQueues({ connection: redis, prefix });
     try {
@@ -124,6 +123,64 @@ describe('--account on the commands that call the API', () => {
       expect((await ids('staging')).some((id) => prod.some((p) => id.endsWith(p)))).toBe(false);
     } finally {
       for (const a of ['default', 'prod', 'staging', 'broken']) await queues.closeQueueFor(a).obliterate({ force: true });
+      await queues.close();
+      await redis.quit();
+    }
+  });
+
+  it("recurring sweeps per account: --every --all-accounts registers one per account, each run by the workers serving it with its key; --list and stats show them, --stop --all-accounts removes them", async () => {
+    const prefix = uniquePrefix('acct-sweep-every');
+    const e = { ...env, BB_REAPER_PREFIX: prefix, LOG_LEVEL: 'info' };
+    const staging = sim.createSessions(2, { projectId: 'proj-staging', startedAgoSeconds: 1200 });
+    const prod = sim.createSessions(2, { projectId: 'proj-prod', startedAgoSeconds: 1200 });
+    const reg = await runCli(['sweep', '--older-than', '15m', '--every', '1h', '--all-accounts', '--json'], { env: e });
+    expect(reg.code, reg.stderr).toBe(0);
+    expect((JSON.parse(reg.stdout) as { registered: Array<{ account: string; name: string }> }).registered.map((r) => `${r.account}/${r.name}`)).toEqual(['prod/default', 'staging/default']);
+    const one = await runCli(['sweep', '--older-than', '15m', '--every', '30m', '--account', 'staging', '--name', 'nightly'], { env: e });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/registered recurring sweep `nightly` of account `staging`: every 30m/);
+    const list = JSON.parse((await runCli(['sweep', '--list', '--json'], { env: e })).stdout) as Array<{ account: string; name: string }>;
+    expect(list.map((s) => `${s.account}/${s.name}`).sort()).toEqual(['prod/default', 'staging/default', 'staging/nightly']);
+    const onlyProd = JSON.parse((await runCli(['sweep', '--list', '--account', 'prod', '--json'], { env: e })).stdout) as Array<{ account: string }>;
+    expect(onlyProd.map((s) => s.account)).toEqual(['prod']);
+    expect((await runCli(['sweep', '--list', '--account', 'ghost'], { env: e })).code).toBe(2);
+
+    // A worker serving staging only runs staging's sweeps (prod's wait for a worker holding prod's key).
+    const worker = spawnCli(['worker', '--no-ingress', '--account', 'staging'], { env: e });
+    try {
+      await worker.waitForOutput(/serving 1 account\(s\): staging/);
+      await waitFor("staging's orphans closed by its recurring sweep", () => staging.every((id) => sim.getSession(id)?.status === 'COMPLETED'));
+      expect(prod.every((id) => sim.getSession(id)?.status === 'RUNNING')).toBe(true);
+    } finally {
+      worker.kill('SIGTERM');
+      expect((await worker.exited).code, worker.stderr()).toBe(0);
+      await worker.close();
+    }
+    const worker2 = spawnCli(['worker', '--no-ingress'], { env: e });
+    try {
+      await worker2.waitForOutput(/serving 2 account\(s\): prod, staging/);
+      await waitFor("prod's orphans closed by its recurring sweep", () => prod.every((id) => sim.getSession(id)?.status === 'COMPLETED'));
+      // A foreign key sees another project's session as 404: none was sent with the wrong key.
+      expect(sim.calls().filter((c) => c.method === 'POST' && c.status === 404)).toEqual([]);
+      const stats = JSON.parse((await runCli(['stats', '--json'], { env: e })).stdout) as { sweeps: Array<{ account: string; name: string }> };
+      expect(stats.sweeps.map((s) => `${s.account}/${s.name}`).sort()).toEqual(['prod/default', 'staging/default', 'staging/nightly']);
+      const human = await runCli(['stats'], { env: e });
+      expect(human.stdout).toMatch(/nightly \(account staging\): every 30m/);
+      noKeys(worker2.stdout() + worker2.stderr() + human.stdout);
+    } finally {
+      worker2.kill('SIGTERM');
+      expect((await worker2.exited).code, worker2.stderr()).toBe(0);
+      await worker2.close();
+    }
+    const stop = await runCli(['sweep', '--stop', '--all-accounts', '--json'], { env: e });
+    expect(JSON.parse(stop.stdout)).toEqual({ name: 'default', accounts: [{ account: 'prod', removed: true }, { account: 'staging', removed: true }] });
+    expect((await runCli(['sweep', '--stop', '--name', 'nightly', '--account', 'staging'], { env: e })).stdout).toMatch(/removed recurring sweep `nightly` of account `staging`/);
+    expect(JSON.parse((await runCli(['sweep', '--list', '--json'], { env: e })).stdout)).toEqual([]);
+    const redis = trackRedis(createRedis(testRedisUrl(), { role: 'producer' }));
+    const queues = createQueues({ connection: redis, prefix });
+    try {
+      for (const a of ['default', 'prod', 'staging']) await queues.closeQueueFor(a).obliterate({ force: true });
+    } finally {
       await queues.close();
       await redis.quit();
     }

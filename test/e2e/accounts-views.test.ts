@@ -95,7 +95,7 @@ describe('per-account views', () => {
       expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'ghost', state: 'waiting' })).toBe(1);
       expect(sampleValue(m, 'bb_reaper_queue_jobs', { account: 'default', state: 'dead' })).toBe(0);
       const board = (await (await fetch(`${base}/ui/api/queues?page=1&jobsPerPage=10`)).json()) as { queues: Array<{ name: string }> };
-      expect(board.queues.map((q) => q.name)).toEqual(expect.arrayContaining(['close', 'close@prod', 'close@ghost', 'dead-letter']));
+      expect(board.queues.map((q) => q.name)).toEqual(expect.arrayContaining(['close', 'close@prod', 'close@ghost', 'dead-letter', 'sweep', 'sweep@prod', 'sweep@ghost']));
 
       const purge = await runCli(['dlq', 'purge', '--account', 'prod', '--yes', '--json'], { env });
       expect(JSON.parse(purge.stdout)).toEqual({ purged: 3 });
