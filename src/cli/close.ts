@@ -4,14 +4,13 @@ import type { Command } from 'commander';
 import { REDIS_SETTINGS } from '../config/index.js';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { SourcedInput } from '../producer/close-request.js';
-import { checkAccountName } from '../config/index.js';
 import { enqueueCloses } from '../producer/enqueue.js';
 import { createProducer } from '../producer/producer.js';
 import { keyPrefix } from '../shared/names.js';
 import { printable } from '../shared/printable.js';
 import { InputFormatError, readCloseInputs } from './toolkit/close-input.js';
 import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
-import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
+import { action, addConfigOptions, checkedAccountOption, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { durationOption, usageError } from './toolkit/options.js';
@@ -81,10 +80,7 @@ async function runClose(ids: string[], opts: CloseOptions): Promise<number> {
   if (ids.length === 0 && opts.file === undefined) throw usageError('nothing to close: give session ids, --file FILE, or `-` to read stdin (see --help)');
   if (stdinCount > 1) throw usageError('stdin (`-`) can be read only once');
   if (opts.waitTimeout !== undefined && !opts.wait) throw usageError('--wait-timeout needs --wait');
-  if (opts.account !== undefined) {
-    const checked = checkAccountName(opts.account);
-    if (!checked.ok) throw usageError(`--account: ${checked.reason}`);
-  }
+  checkedAccountOption(opts);
   if (opts.file !== undefined && opts.file !== '-') {
     const s = await stat(opts.file).catch((err: NodeJS.ErrnoException) => {
       throw usageError(`cannot read --file \`${opts.file}\`: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);

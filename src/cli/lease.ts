@@ -1,17 +1,16 @@
-import { DEFAULT_ACCOUNT, keyPrefix } from '../shared/names.js';
+import { keyPrefix } from '../shared/names.js';
 import type { Command } from 'commander';
 import { previewSessionId } from '../browserbase/session-id.js';
 import { LEASE_LIMITS, LeaseError, parseLeaseTtl } from '../leases/lease-options.js';
 import { validateSessionId } from '../browserbase/index.js';
 import { acquireLeases, endLeases, type LeaseInfo, type LeaseOutcome } from '../leases/lease-store.js';
-import { checkAccountName } from '../config/index.js';
 import { readLeasePage } from '../ops/accounts.js';
 import { noteAccountUsed } from '../shared/account-registry.js';
 import { BbReaperError } from '../shared/errors.js';
 import { formatDuration } from '../shared/duration.js';
 import { printable } from '../shared/printable.js';
 import { createQueues } from '../shared/queues.js';
-import { action, addConfigOptions, loadConfig } from './toolkit/command.js';
+import { action, addConfigOptions, checkedAccountOption, loadConfig } from './toolkit/command.js';
 import { closeRedis, connectRedis } from './toolkit/connect.js';
 import { EXIT } from './toolkit/exit-codes.js';
 import { warnIfNoWorker } from './toolkit/follow.js';
@@ -85,10 +84,7 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
     if (ids.length === 0) throw usageError('nothing to lease: give session ids (see --help)');
     if (opts.limit !== 100 || opts.offset !== 0) throw usageError('--limit and --offset go with --list');
   }
-  if (opts.account !== undefined) {
-    const checked = checkAccountName(opts.account);
-    if (!checked.ok) throw usageError(`--account: ${checked.reason}`);
-  }
+  const account = checkedAccountOption(opts);
   let ttlMs: number | undefined;
   if (opts.ttl !== undefined) {
     try {
@@ -101,7 +97,6 @@ async function runLease(ids: string[], opts: LeaseFlags): Promise<number> {
   const config = loadConfig(opts);
   const redis = await connectRedis(config, 'cli-lease');
   const queues = createQueues({ connection: redis, prefix: keyPrefix(config) });
-  const account = opts.account ?? DEFAULT_ACCOUNT;
   const target = { queue: queues.closeQueueFor(account), redis };
   try {
     if (opts.list) {

@@ -18,8 +18,8 @@ import {
   upsertSweepSchedule,
 } from '../sweep/scheduler.js';
 import { noteAccountUsed } from '../shared/account-registry.js';
-import { knownAccountNames } from '../ops/accounts.js';
-import { readWorkers } from '../ops/liveness.js';
+import { chooseAccounts, knownAccountNames } from '../ops/accounts.js';
+import { BbReaperError } from '../shared/errors.js';
 import { followCloses, printWaitReport, warnIfNoWorker, type FollowReport } from './toolkit/follow.js';
 import { accountOption, action, addAccountOption, addConfigOptions, CliError, loadConfig } from './toolkit/command.js';
 import { clientFor } from './toolkit/api-client.js';
@@ -231,6 +231,9 @@ function scheduleAccounts(config: Config, opts: SweepOptions): string[] {
   return opts.allAccounts ? config.accounts.map((a) => a.name) : [accountOption(opts)];
 }
 
+/** ` of account \`prod\`` in a schedule message; nothing for `default` when no account was asked for. */
+const ofAccount = (account: string, opts: SweepOptions) => (account === DEFAULT_ACCOUNT && !opts.allAccounts ? '' : ` of account \`${printable(account)}\``);
+
 async function withSweepQueues<T>(config: Config, fn: (q: SweepQueues, redis: Awaited<ReturnType<typeof connectRedis>>) => Promise<T>): Promise<T> {
   const redis = await connectRedis(config, 'cli-sweep');
   const queues = createSweepQueues({ connection: redis, prefix: keyPrefix(config) });
@@ -257,8 +260,7 @@ async function registerSchedule(config: Config, opts: SweepOptions, everyMs: num
     if (opts.json) printJson(opts.allAccounts ? { registered } : { registered: registered[0] });
     else {
       for (const schedule of registered) {
-        const of = schedule.account === DEFAULT_ACCOUNT && !opts.allAccounts ? '' : ` of account \`${printable(schedule.account)}\``;
-        printOut(`registered recurring sweep \`${printable(schedule.name)}\`${of}: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(keyPrefix(config))}\`)\n`);
+        printOut(`registered recurring sweep \`${printable(schedule.name)}\`${ofAccount(schedule.account, opts)}: every ${formatDuration(everyMs)}, ${describeSweepParams(params)} (prefix \`${printable(keyPrefix(config))}\`)\n`);
       }
       const stop = `bb-reaper sweep --stop${opts.name === DEFAULT_SCHEDULE_NAME ? '' : ` --name ${opts.name}`}${opts.allAccounts ? ' --all-accounts' : opts.account !== undefined ? ` --account ${opts.account}` : ''}`;
       printOut(`the first sweep runs now; \`bb-reaper worker\` processes serving the account run them (they hold its API key); remove with \`${stop}\`\n`);
@@ -275,10 +277,7 @@ async function stopSchedule(config: Config, opts: SweepOptions): Promise<number>
     for (const account of accounts) outcomes.push({ account, removed: await removeSweepSchedule(queues.for(account), opts.name) });
     if (opts.json) printJson(opts.allAccounts ? { name: opts.name, accounts: outcomes } : { removed: outcomes[0]?.removed ?? false, name: opts.name, account: accounts[0] });
     else {
-      for (const { account, removed } of outcomes) {
-        const of = account === DEFAULT_ACCOUNT && !opts.allAccounts ? '' : ` of account \`${printable(account)}\``;
-        printOut(removed ? `removed recurring sweep \`${opts.name}\`${of}\n` : `no recurring sweep named \`${opts.name}\`${of}\n`);
-      }
+      for (const { account, removed } of outcomes) printOut(`${removed ? 'removed recurring sweep' : 'no recurring sweep named'} \`${opts.name}\`${ofAccount(account, opts)}\n`);
     }
     return EXIT.OK;
   });
@@ -286,9 +285,15 @@ async function stopSchedule(config: Config, opts: SweepOptions): Promise<number>
 
 async function listSchedules(config: Config, opts: SweepOptions): Promise<number> {
   return withSweepQueues(config, async (queues, redis) => {
-    const names = await knownAccountNames({ redis, prefix: keyPrefix(config), workers: await readWorkers(redis, keyPrefix(config)), configured: config.accounts.map((a) => a.name) });
-    if (opts.account !== undefined && !names.includes(opts.account)) throw usageError(`--account: no account \`${printable(opts.account)}\` here: it is not configured, no close was enqueued for it and no worker serves it (accounts: ${names.join(', ')})`);
-    const schedules = await listAccountsSweepSchedules(queues, opts.account !== undefined ? [opts.account] : names);
+    const names = await knownAccountNames({ redis, prefix: keyPrefix(config), configured: config.accounts.map((a) => a.name) });
+    let chosen: string[];
+    try {
+      chosen = chooseAccounts(names, opts.account);
+    } catch (err) {
+      if (err instanceof BbReaperError && err.code === 'INVALID_OPTION') throw usageError(`--account: ${err.message}`);
+      throw err;
+    }
+    const schedules = await listAccountsSweepSchedules(queues, chosen);
     if (opts.json) printJson(schedules);
     else printOut(schedules.length === 0 ? 'no recurring sweeps\n' : formatSchedules(schedules));
     return EXIT.OK;

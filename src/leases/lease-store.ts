@@ -150,9 +150,9 @@ export async function renewLease(target: LeaseTarget, sessionId: string, ttlMs: 
  */
 export async function endLeases(target: LeaseTarget, mode: 'release' | 'cancel', sessionIds: readonly string[], now = Date.now()): Promise<LeaseOutcome[]> {
   const out: LeaseOutcome[] = [];
+  const account = accountOfTarget(target);
   for (let i = 0; i < sessionIds.length; i += CHUNK) {
     const ids = sessionIds.slice(i, i + CHUNK);
-    const account = accountOfTarget(target);
     const jobIds = ids.map((id) => closeJobIdFor(account, id));
     const answers = await runEnd(targetOf(target), mode, jobIds, now);
     ids.forEach((id, j) => out.push(toOutcome(id, jobIds[j] as string, answers[j] as ScriptAnswer)));

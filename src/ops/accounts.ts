@@ -74,9 +74,16 @@ export function assertKnownAccount(account: string, names: readonly string[]): v
  * The accounts there are, `default` first: configured (in the asking process's accounts file),
  * enqueued for (the registry) or served by a live worker.
  */
-export async function knownAccountNames({ redis, prefix, workers, configured = [] }: { redis: Redis; prefix: string; workers: readonly WorkerStatus[]; configured?: readonly string[] }): Promise<string[]> {
-  const known = await readKnownAccounts(redis, prefix);
-  return [...new Set([DEFAULT_ACCOUNT, ...configured, ...known, ...servedAccounts(workers).keys()])].sort((a, b) => (a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b)));
+export async function knownAccountNames({ redis, prefix, workers, configured = [] }: { redis: Redis; prefix: string; workers?: readonly WorkerStatus[]; configured?: readonly string[] }): Promise<string[]> {
+  const [known, live] = await Promise.all([readKnownAccounts(redis, prefix), workers ?? readWorkers(redis, prefix)]);
+  return [...new Set([DEFAULT_ACCOUNT, ...configured, ...known, ...servedAccounts(live).keys()])].sort((a, b) => (a === DEFAULT_ACCOUNT ? -1 : b === DEFAULT_ACCOUNT ? 1 : a.localeCompare(b)));
+}
+
+/** The accounts a view shows: `account` alone (an unknown one throws `INVALID_OPTION`, see {@link assertKnownAccount}), or all of `names`. */
+export function chooseAccounts(names: readonly string[], account?: string): string[] {
+  if (account === undefined) return [...names];
+  assertKnownAccount(account, names);
+  return [account];
 }
 
 /** Every account's view, sorted by name (`default` first); `account` keeps only that one. */
@@ -94,9 +101,7 @@ export async function gatherAccountViews({
   account?: string;
 }): Promise<AccountView[]> {
   const served = servedAccounts(workers);
-  const names = await knownAccountNames({ redis, prefix: queues.prefix, workers, configured });
-  if (account !== undefined) assertKnownAccount(account, names);
-  const chosen = account === undefined ? names : [account];
+  const chosen = chooseAccounts(await knownAccountNames({ redis, prefix: queues.prefix, workers, configured }), account);
   const [letters, views] = await Promise.all([
     deadLetterIdsByAccount(queues),
     Promise.all(
@@ -141,7 +146,6 @@ export async function readLeasePage({
   offset?: number;
   limit?: number;
 }): Promise<{ total: number; leases: LeaseInfo[] }> {
-  const names = await knownAccountNames({ redis, prefix: queues.prefix, workers: await readWorkers(redis, queues.prefix), configured });
-  if (account !== undefined) assertKnownAccount(account, names);
-  return listAccountsLeases({ queues, redis }, account !== undefined ? [account] : names, { offset, limit });
+  const chosen = chooseAccounts(await knownAccountNames({ redis, prefix: queues.prefix, configured }), account);
+  return listAccountsLeases({ queues, redis }, chosen, { offset, limit });
 }

@@ -180,15 +180,18 @@ function composeCommand(): string[] | undefined {
 }
 
 describe('docker compose config', () => {
-  function config(text: string, profile?: string): { status: number | null; output: string } {
+  /** `config -q` of `text` as docker-compose.yml (with `.env.example` as `.env`), and `overrides` (repo files) on top. */
+  function config(text: string, profile?: string, overrides: readonly string[] = []): { status: number | null; output: string } {
     const cmd = composeCommand();
     if (!cmd) throw new Error('neither `docker-compose` nor `docker compose` is installed: `apt-get install docker-compose` (.ci/run installs it)');
     const dir = mkdtempSync(join(tmpdir(), 'bbr-compose-'));
     try {
       writeFileSync(join(dir, 'docker-compose.yml'), text);
+      for (const f of overrides) copyFileSync(join(root, f), join(dir, f));
       copyFileSync(join(root, '.env.example'), join(dir, '.env'));
+      const files = overrides.length > 0 ? ['-f', 'docker-compose.yml', ...overrides.flatMap((f) => ['-f', f])] : [];
       const [bin, ...pre] = cmd as [string, ...string[]];
-      const r = spawnSync(bin, [...pre, ...(profile ? ['--profile', profile] : []), 'config', '-q'], { cwd: dir, encoding: 'utf8' });
+      const r = spawnSync(bin, [...pre, ...files, ...(profile ? ['--profile', profile] : []), 'config', '-q'], { cwd: dir, encoding: 'utf8' });
       return { status: r.status, output: `${r.stdout}${r.stderr}` };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -201,19 +204,7 @@ describe('docker compose config', () => {
   });
 
   it('accepts the two-account override on top of it (rendered and run in test/e2e/compose-accounts.test.ts)', () => {
-    const cmd = composeCommand();
-    if (!cmd) throw new Error('neither `docker-compose` nor `docker compose` is installed');
-    const dir = mkdtempSync(join(tmpdir(), 'bbr-compose-'));
-    try {
-      writeFileSync(join(dir, 'docker-compose.yml'), composeText);
-      copyFileSync(join(root, 'docker-compose.accounts.yml'), join(dir, 'docker-compose.accounts.yml'));
-      copyFileSync(join(root, '.env.example'), join(dir, '.env'));
-      const [bin, ...pre] = cmd as [string, ...string[]];
-      const r = spawnSync(bin, [...pre, '-f', 'docker-compose.yml', '-f', 'docker-compose.accounts.yml', 'config', '-q'], { cwd: dir, encoding: 'utf8' });
-      expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: '' });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(config(composeText, undefined, ['docker-compose.accounts.yml'])).toEqual({ status: 0, output: '' });
   });
 
   it('compose no longer gives the ui container the API key: the rendered ui service lacks what .env gives the worker', () => {

@@ -1,7 +1,7 @@
 import { DEFAULT_ACCOUNT } from '../../shared/names.js';
 import { accessSync, constants } from 'node:fs';
 import { CommanderError, Option, type Command } from 'commander';
-import { ConfigError, isBooleanSetting, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../../config/index.js';
+import { checkAccountName, ConfigError, isBooleanSetting, resolveConfig, SETTINGS, type Config, type ConfigFlags, type SettingName } from '../../config/index.js';
 import { BbReaperError } from '../../shared/errors.js';
 import { permanentRedisFault } from '../../shared/redis.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
@@ -73,6 +73,17 @@ export function addAccountOption(cmd: Command): Command {
 /** The account a command's `--account` names, `default` when none. */
 export function accountOption(opts: Record<string, unknown>): string {
   return typeof opts.account === 'string' ? opts.account : DEFAULT_ACCOUNT;
+}
+
+/**
+ * {@link accountOption}, checked as a name (`close`, `lease`: the account need not be configured
+ * here, a worker elsewhere may serve it): a bad one is a usage error (exit 2) naming the rule.
+ */
+export function checkedAccountOption(opts: Record<string, unknown>): string {
+  const account = accountOption(opts);
+  const checked = checkAccountName(account);
+  if (!checked.ok) throw new CliError(`--account: ${checked.reason}`, EXIT.USAGE);
+  return account;
 }
 
 /** Why a file a setting names cannot be read, or undefined when it can. */
